@@ -35,7 +35,7 @@ lint:
 	$(BIN)/mypy api agent checks exporters
 
 bench: deps system-deps
-	$(BIN)/python -m benchmarks $(BENCH)
+	$(BIN)/python -m benchmarks.$(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
