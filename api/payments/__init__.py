@@ -1,0 +1,1 @@
+"""Payments: the Stripe gateway (PaymentIntents, refunds) and webhook verification."""
