@@ -26,8 +26,15 @@ class TemplateError(Exception):
     """The outbox row cannot be rendered (unknown template or missing/invalid context): retrying won't help."""
 
 
+def _require(value: object) -> None:
+    # StrictUndefined only raises when printed or iterated, not when handed to a filter.
+    if isinstance(value, jinja2.Undefined):
+        raise TemplateError(f"missing context key {value._undefined_name!r}")
+
+
 def format_cents(cents: int, currency: str = "USD") -> str:
     """12345 → "$123.45"; negative amounts keep their sign in front of the symbol."""
+    _require(cents)
     if isinstance(cents, bool) or not isinstance(cents, int):
         raise TemplateError(f"amount {cents!r} is not an integer number of cents")
     sign = "-" if cents < 0 else ""
@@ -38,6 +45,7 @@ def format_cents(cents: int, currency: str = "USD") -> str:
 
 def format_date(value: str | dt.date) -> str:
     """"2027-01-05" → "Tue 5 Jan 2027"."""
+    _require(value)
     try:
         day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
     except ValueError:
