@@ -8,51 +8,39 @@ again when the lease runs out.
 """
 from __future__ import annotations
 
-import datetime as dt
-import json
 import random
-import uuid
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row, tuple_row
-from psycopg.types.json import Jsonb
 
-from api.email.templates import TEMPLATES
+from api.email.templates import render
 
 # Bounded so an error text (an SMTP server may answer with a long banner) never bloats the table.
 MAX_ERROR_LENGTH = 500
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, Decimal)):
-        return str(value)
-    raise TypeError(f"email context value of type {type(value).__name__} is not JSON-serialisable")
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_json_default)
-
-
 async def enqueue_email(conn: AsyncConnection, *, template: str, to: str, context: dict) -> None:
     """Queue one e-mail inside the caller's transaction (it is sent only if that transaction commits).
 
-    ``template`` is one of ``api.email.templates.TEMPLATES`` (booking_confirmed, booking_cancelled; see
-    that module for the context keys each one reads). Dates, datetimes, UUIDs and Decimals in ``context``
-    are stored as strings. Raises ValueError for an unknown template or an empty recipient, so a
-    programming error shows in the caller's request, not as a failed mail hours later.
+    ``template`` is one of ``api.email.templates.TEMPLATES`` (booking_confirmed, booking_cancelled; that
+    module lists the context keys each one reads). The mail is rendered now, so a missing key fails the
+    caller's request (TemplateError, a ValueError) instead of becoming a failed mail hours later.
+    With a ``booking_id`` in ``context``, one booking gets each kind of mail at most once (a payment
+    confirmed by both the pay endpoint and the webhook still sends one mail).
     """
-    if template not in TEMPLATES:
-        raise ValueError(f"unknown e-mail template {template!r} (known: {', '.join(sorted(TEMPLATES))})")
     if not to or "@" not in to:
         raise ValueError(f"e-mail recipient {to!r} is not an address")
+    rendered = render(template, context)
+    booking_id = context.get("booking_id")
     await conn.execute(
-        "INSERT INTO email_outbox (template, recipient, context) VALUES (%s, %s, %s)",
-        (template, to, Jsonb(context, dumps=_dumps)),
+        """
+        INSERT INTO email_outbox (kind, to_address, subject, body_text, body_html, booking_id, dedupe_key)
+        VALUES (%s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (dedupe_key) DO NOTHING
+        """,
+        (template, to, rendered.subject, rendered.text, rendered.html, booking_id,
+         f"{template}:{booking_id}" if booking_id is not None else None),
     )
 
 
@@ -61,9 +49,11 @@ class OutboxRow:
     """One claimed e-mail; ``attempts`` already counts the attempt about to be made."""
 
     id: int
-    template: str
-    recipient: str
-    context: dict
+    kind: str
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str | None
     attempts: int
 
 
@@ -82,7 +72,7 @@ async def claim_due(conn: AsyncConnection, *, limit: int, lease_s: float) -> lis
                      LIMIT %(limit)s
                      FOR UPDATE SKIP LOCKED) due
              WHERE o.id = due.id
-         RETURNING o.id, o.template, o.recipient, o.context, o.attempts
+         RETURNING o.id, o.kind, o.to_address, o.subject, o.body_text, o.body_html, o.attempts
             """,
             {"lease": lease_s, "limit": limit},
         )

@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from api.email.templates import RenderedEmail
 from exporters import instruments
 
 
@@ -55,15 +54,16 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
-def build_message(rendered: RenderedEmail, *, sender: str, to: str, message_id_domain: str) -> EmailMessage:
-    """A multipart/alternative message: plain text first, HTML as the preferred alternative."""
+def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None) -> EmailMessage:
+    """A multipart/alternative message: plain text first, HTML (when given) as the preferred alternative."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
-    msg["Subject"] = rendered.subject
-    msg["Message-ID"] = make_msgid(domain=message_id_domain)
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    msg.set_content(text)
+    if html:
+        msg.add_alternative(html, subtype="html")
     return msg
 
 

@@ -22,7 +22,7 @@ TEMPLATES: frozenset[str] = frozenset({"booking_confirmed", "booking_cancelled"}
 _CURRENCY_SYMBOLS = {"USD": "$", "BSD": "B$"}
 
 
-class TemplateError(Exception):
+class TemplateError(ValueError):
     """The outbox row cannot be rendered (unknown template or missing/invalid context): retrying won't help."""
 
 

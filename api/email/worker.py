@@ -2,7 +2,7 @@
 
 Each pass claims a small batch of due rows (``outbox.claim_due``), sends them concurrently, then records
 every outcome: sent; retry later with exponential backoff and jitter; or failed for good after
-``max_attempts`` (or at once when the row cannot be rendered). A mail-server outage only delays mail:
+``max_attempts`` (or at once when the row cannot become a message). A mail-server outage only delays mail:
 nothing here ever touches a booking. With ``--workers N`` each process runs a worker; SKIP LOCKED keeps
 them from sending the same row twice.
 """
@@ -14,13 +14,13 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
-import structlog
 from email.message import EmailMessage
+
+import structlog
 from psycopg_pool import AsyncConnectionPool
 
 from api.email import outbox
 from api.email.smtp import build_message
-from api.email.templates import TemplateError, render
 from exporters import instruments
 
 log = structlog.get_logger("api.email")
@@ -34,8 +34,7 @@ class Sender(Protocol):
 class OutboxConfig:
     """Tuning of the worker; defaults suit production, tests shrink the delays."""
 
-    sender_address: str = "Island Rides <bookings@islandrides.example>"
-    message_id_domain: str = "islandrides.example"
+    sender_address: str = "Island Rides <no-reply@islandrides.test>"  # MAIL_FROM
     poll_interval_s: float = 1.0
     batch_size: int = 10
     max_attempts: int = 8
@@ -106,11 +105,10 @@ class OutboxWorker:
 
     async def _attempt(self, row: outbox.OutboxRow) -> _Outcome:
         try:
-            rendered = render(row.template, row.context)
-        except TemplateError as exc:
-            return _Outcome(row, "failed", f"template: {exc}")
-        message = build_message(rendered, sender=self.config.sender_address, to=row.recipient,
-                                message_id_domain=self.config.message_id_domain)
+            message = build_message(sender=self.config.sender_address, to=row.to_address, subject=row.subject,
+                                    text=row.body_text, html=row.body_html)
+        except (ValueError, TypeError) as exc:  # e.g. an address the e-mail package refuses: never retry
+            return _Outcome(row, "failed", f"message: {exc}")
         try:
             await self.sender.send(message)
         except Exception as exc:  # any SMTP / network / timeout failure is retried
@@ -126,10 +124,10 @@ class OutboxWorker:
             delay = outbox.backoff_delay(row.attempts, base_s=self.config.backoff_base_s,
                                          cap_s=self.config.backoff_cap_s, rng=self.rng)
             await outbox.mark_retry(conn, row.id, delay_s=delay, error=outcome.error)
-            log.info("email delivery failed, will retry", outbox_id=row.id, template=row.template,
+            log.info("email delivery failed, will retry", outbox_id=row.id, template=row.kind,
                      attempt=row.attempts, retry_in_s=round(delay, 1), error_message=outcome.error)
         else:
             await outbox.mark_failed(conn, row.id, error=outcome.error)
-            log.error("email delivery failed for good", outbox_id=row.id, template=row.template,
+            log.error("email delivery failed for good", outbox_id=row.id, template=row.kind,
                       attempts=row.attempts, error_message=outcome.error)
         instruments.email_sent(outcome.kind)

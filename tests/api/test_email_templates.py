@@ -57,8 +57,10 @@ def test_missing_context_and_unknown_template_are_template_errors():
 
 
 def test_message_is_multipart_text_then_html():
-    msg = build_message(render("booking_confirmed", {**BOOKING, "total_cents": 100}),
-                        sender="Island Rides <b@example.com>", to="ada@example.com", message_id_domain="example.com")
+    mail = render("booking_confirmed", {**BOOKING, "total_cents": 100})
+    msg = build_message(sender="Island Rides <b@example.com>", to="ada@example.com", subject=mail.subject,
+                        text=mail.text, html=mail.html)
+    assert msg["Message-ID"].endswith("@example.com>")
     assert msg["To"] == "ada@example.com"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
 
