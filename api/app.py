@@ -1,0 +1,63 @@
+"""The FastAPI application: ``create_app(settings)`` wires the pool, Redis, middleware and routers."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from api import telemetry
+from api.db import create_pool
+from api.errors import install_error_handlers
+from api.middleware import EdgeMiddleware
+from api.readiness import Readiness
+from api.redis_client import create_redis
+from api.routes import ROUTERS
+from api.settings import Settings, get_settings
+
+log = logging.getLogger("api")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the pool (without waiting: the API starts and reports not-ready while Postgres is down)."""
+    settings: Settings = app.state.settings
+    await app.state.pool.open(wait=False)
+    await app.state.readiness.check()
+    try:
+        yield
+    finally:
+        await app.state.redis.aclose()
+        await app.state.pool.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API for ``settings`` (default: from the environment)."""
+    settings = settings or get_settings()
+    telemetry.configure_logging(settings)
+    app = FastAPI(title="Island Rides API", version="0.1.0", lifespan=lifespan,
+                  description="Rent cars from hosts on Nassau, Freeport and Exuma.")
+    app.state.settings = settings
+    app.state.pool = create_pool(settings)
+    app.state.redis = create_redis(settings)
+    app.state.readiness = Readiness(settings.database_url)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    # Added last = outermost: the edge sees every response, including CORS preflights and errors.
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+                       allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                       allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
+                       expose_headers=["X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining",
+                                       "RateLimit-Reset", "Retry-After"],
+                       max_age=600)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    telemetry.install(app, settings)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory api.app:app_factory``."""
+    return create_app()

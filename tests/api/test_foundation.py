@@ -1,0 +1,121 @@
+"""The API skeleton: probes, error envelope, security headers, request ids, body limit, settings."""
+from __future__ import annotations
+
+import pytest
+
+from api.settings import ConfigError, load_settings
+
+
+async def test_livez_and_readyz(client):
+    assert (await client.get("/livez")).json() == {"status": "pass"}
+    resp = await client.get("/readyz")
+    assert resp.status_code == 200
+    assert resp.json()["checks"] == {"database:pool": "pass", "database:migrations": "pass"}
+
+
+async def test_readyz_fails_when_migrations_are_pending(make_app, api_redis):
+    from tests.support.services import temp_database
+    from tests.api.conftest import asgi_client
+
+    with temp_database(prefix="island_api_empty") as empty_dsn:
+        async with make_app(database_url=empty_dsn) as app, asgi_client(app) as c:
+            resp = await c.get("/readyz")
+            assert resp.status_code == 503
+            assert resp.json()["checks"]["database:migrations"] == "fail"
+
+
+async def test_security_headers_and_request_id(client):
+    resp = await client.get("/livez", headers={"X-Request-ID": "abc-123"})
+    assert resp.headers["x-request-id"] == "abc-123"
+    assert "frame-ancestors 'none'" in resp.headers["content-security-policy"]
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert resp.headers["strict-transport-security"].startswith("max-age=")
+    assert resp.headers["referrer-policy"] == "no-referrer"
+    generated = (await client.get("/livez", headers={"X-Request-ID": "bad id\twith spaces"})).headers["x-request-id"]
+    assert generated != "bad id\twith spaces" and len(generated) == 32
+
+
+async def test_unknown_route_uses_the_envelope(client):
+    resp = await client.get("/v1/nope", headers={"X-Request-ID": "rid-404"})
+    assert resp.status_code == 404
+    error = resp.json()["error"]
+    assert error["code"] == "not_found" and error["request_id"] == "rid-404"
+
+
+async def test_validation_error_names_the_field(client):
+    resp = await client.post("/v1/auth/register", json={"email": "not-an-email", "password": "long-enough-pw",
+                                                       "full_name": "X"})
+    assert resp.status_code == 422
+    fields = [f["field"] for f in resp.json()["error"]["fields"]]
+    assert fields == ["body.email"]
+
+
+async def test_invalid_json_is_400(client):
+    resp = await client.post("/v1/auth/login", content=b'{"email": ', headers={"content-type": "application/json"})
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "invalid_json"
+    assert resp.json()["error"]["fields"][0]["field"] == "body"
+
+
+async def test_oversize_body_is_413(client, settings):
+    big = b'{"email": "' + b"a" * (settings.max_body_bytes + 10) + b'"}'
+    resp = await client.post("/v1/auth/login", content=big, headers={"content-type": "application/json"})
+    assert resp.status_code == 413
+    assert resp.json()["error"]["code"] == "payload_too_large"
+    assert resp.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_oversize_streamed_body_without_length_is_413(client, settings):
+    async def chunks():
+        for _ in range(settings.max_body_bytes // 65536 + 2):
+            yield b"x" * 65536
+
+    resp = await client.post("/v1/auth/login", content=chunks(), headers={"content-type": "application/json"})
+    assert resp.status_code == 413
+
+
+async def test_unexpected_exception_is_a_500_envelope_without_trace(make_app):
+    from tests.api.conftest import asgi_client
+
+    async with make_app() as app:
+        @app.get("/boom")
+        async def boom() -> None:
+            raise RuntimeError("secret internal detail")
+
+        async with asgi_client(app) as c:
+            resp = await c.get("/boom", headers={"X-Request-ID": "rid-500"})
+    assert resp.status_code == 500
+    assert resp.json()["error"] == {"code": "internal_error", "message": "internal server error",
+                                    "fields": [], "request_id": "rid-500"}
+    assert "secret" not in resp.text and resp.headers["x-request-id"] == "rid-500"
+
+
+async def test_cors_allowlist(client, settings):
+    allowed = settings.cors_origins[0]
+    ok = await client.options("/v1/auth/login", headers={"Origin": allowed, "Access-Control-Request-Method": "POST"})
+    assert ok.headers["access-control-allow-origin"] == allowed
+    refused = await client.get("/livez", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in refused.headers
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({"environment": "prod", "jwt_secret": "short"}, "JWT_SECRET"),
+    ({"database_url": "mysql://x"}, "DATABASE_URL"),
+    ({"stripe_api_key": "pk_test_1"}, "STRIPE_API_KEY"),
+    ({"smtp_url": "http://x"}, "SMTP_URL"),
+    ({"api_port": 70000}, "API_PORT"),
+])
+def test_settings_errors_name_the_variable(env, expected):
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(**env)
+
+
+def test_cli_reports_bad_config_in_one_line(monkeypatch):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "api.cli", "migrate"], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "REDIS_URL": "http://nope"})
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "REDIS_URL" in result.stderr
+    assert "Traceback" not in result.stderr
