@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import AsyncIterator
 
 import redis.asyncio as redis
 import structlog
@@ -126,7 +126,7 @@ class Fanout:
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # Redis down or connection reset: back off and reconnect
+            except Exception as exc:  # noqa: BLE001 - Redis down or connection reset: back off and reconnect
                 log.warning("chat fan-out lost its Redis connection", error_type=type(exc).__name__,
                             error_message=str(exc), retry_in_s=backoff)
                 await asyncio.sleep(backoff)

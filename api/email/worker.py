@@ -12,9 +12,8 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass
-from typing import Protocol
-
 from email.message import EmailMessage
+from typing import Protocol
 
 import structlog
 from psycopg_pool import AsyncConnectionPool
@@ -84,7 +83,7 @@ class OutboxWorker:
                     pass  # a full batch: more may be due right now
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the database may be down: log, wait, try again
+            except Exception as exc:  # noqa: BLE001 - the database may be down: log, wait, try again
                 log.warning("email outbox pass failed", error_type=type(exc).__name__, error_message=str(exc))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.config.poll_interval_s):
@@ -111,7 +110,7 @@ class OutboxWorker:
             return _Outcome(row, "failed", f"message: {exc}")
         try:
             await self.sender.send(message)
-        except Exception as exc:  # any SMTP / network / timeout failure is retried
+        except Exception as exc:  # noqa: BLE001 - any SMTP / network / timeout failure is retried
             kind = "failed" if row.attempts >= self.config.max_attempts else "retry"
             return _Outcome(row, kind, f"{type(exc).__name__}: {exc}")
         return _Outcome(row, "sent")

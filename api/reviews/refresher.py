@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
 from psycopg_pool import AsyncConnectionPool
@@ -27,14 +27,13 @@ Invalidate = Callable[[int], Awaitable[None]]
 
 async def refresh_view(pool: AsyncConnectionPool) -> bool:
     """Refresh vehicle_ratings once if no other process is doing it; True when this call refreshed."""
-    async with pool.connection() as conn:
-        async with conn.transaction():
-            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS locked", (ADVISORY_LOCK_KEY,))
-            row = await cur.fetchone()
-            locked = row["locked"] if isinstance(row, dict) else row[0]
-            if not locked:
-                return False
-            await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY vehicle_ratings")
+    async with pool.connection() as conn, conn.transaction():
+        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS locked", (ADVISORY_LOCK_KEY,))
+        row = await cur.fetchone()
+        locked = row["locked"] if isinstance(row, dict) else row[0]
+        if not locked:
+            return False
+        await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY vehicle_ratings")
     return True
 
 
@@ -78,7 +77,7 @@ class RatingsRefresher:
                 await self.refresh_now()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # database down: keep the pending set and try on the next wake
+            except Exception as exc:  # noqa: BLE001 - database down: keep the pending set and try on the next wake
                 log.warning("vehicle_ratings refresh failed", error_type=type(exc).__name__,
                             error_message=str(exc))
                 self._wake.set()
@@ -98,6 +97,6 @@ class RatingsRefresher:
         for vehicle_id in vehicles:
             try:
                 await self.invalidate(vehicle_id)
-            except Exception as exc:  # a cache outage must not stop the refresher
+            except Exception as exc:  # noqa: BLE001 - a cache outage must not stop the refresher
                 log.warning("cache invalidation after ratings refresh failed", vehicle_id=vehicle_id,
                             error_type=type(exc).__name__, error_message=str(exc))
