@@ -59,6 +59,15 @@ class Settings(BaseSettings):
 
     smtp_url: str = "smtp://127.0.0.1:8025"
     mail_from: str = "Island Rides <no-reply@islandrides.test>"
+    # e-mail outbox worker and chat/reviews background tasks (api/email, api/chat, api/reviews)
+    smtp_timeout_s: float = Field(10.0, gt=0, le=120)
+    email_poll_interval_s: float = Field(1.0, gt=0, le=300)
+    email_max_attempts: int = Field(8, ge=1, le=50)
+    email_backoff_base_s: float = Field(10.0, gt=0)
+    email_backoff_cap_s: float = Field(1800.0, gt=0)
+    ratings_refresh_debounce_s: float = Field(2.0, ge=0, le=300)
+    chat_frames_per_s: float = Field(5.0, gt=0)
+    chat_frame_burst: int = Field(20, ge=1)
 
     log_dir: Path = Path("./var/log")
     api_host: str = "127.0.0.1"
