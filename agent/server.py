@@ -1,0 +1,95 @@
+"""The agent's HTTP endpoints (Starlette), all answered from memory.
+
+``/health`` and ``/health/{group}`` (IETF health+json), ``/livez`` (the scheduler ticks), ``/readyz``
+(critical checks, Kubernetes-style), ``/metrics`` (Prometheus), ``/status`` (HTML) and ``/status.json``.
+Details (outputs, observed values) need ``Authorization: Bearer $AGENT_HEALTH_TOKEN``.
+"""
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from agent.core import HealthAgent
+from agent.health import HEALTH_MEDIA_TYPE, health_document, readyz_text
+from agent.status_page import STATUS_HTML, status_document
+from exporters.probe_metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def is_authorized(request: Request, agent: HealthAgent) -> bool:
+    """True when the request carries the configured bearer token (compared in constant time)."""
+    token = agent.config.server.health_token
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if token is None or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(credentials.strip().encode(), token.get_secret_value().encode())
+
+
+def _json(body: Any, status: int = 200, media_type: str = "application/json") -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=NO_STORE)
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return _json(body, status, "application/problem+json")
+
+
+def build_app(agent: HealthAgent) -> Starlette:
+    """The Starlette app serving ``agent``'s state; starting/stopping the agent is the caller's job."""
+
+    async def health(request: Request) -> Response:
+        group = request.path_params.get("group")
+        views = agent.views()
+        if group is not None:
+            if group not in agent.groups():
+                known = ", ".join(sorted(agent.groups())) or "none configured"
+                return _problem(404, "Not Found", f"unknown health group {group!r}; known groups: {known}",
+                                groups=sorted(agent.groups()))
+            views = {n: v for n, v in views.items() if group in agent.specs[n].config.groups}
+        code, body = health_document(views.values(), agent.specs, is_authorized(request, agent), time.time())
+        return _json(body, code, HEALTH_MEDIA_TYPE)
+
+    async def livez(request: Request) -> Response:
+        alive, reason = agent.liveness()
+        return PlainTextResponse("ok" if alive else f"not alive: {reason}", 200 if alive else 503, headers=NO_STORE)
+
+    async def readyz(request: Request) -> Response:
+        verbose = "verbose" in request.query_params
+        exclude = request.query_params.getlist("exclude")
+        code, text = readyz_text(agent.views().values(), agent.specs, exclude, verbose,
+                                 is_authorized(request, agent))
+        return PlainTextResponse(text, code, headers=NO_STORE)
+
+    async def metrics(request: Request) -> Response:
+        return Response(agent.metrics.render(), media_type=METRICS_CONTENT_TYPE, headers=NO_STORE)
+
+    async def status_page(request: Request) -> Response:
+        return HTMLResponse(STATUS_HTML, headers=NO_STORE)
+
+    async def status_json(request: Request) -> Response:
+        show_output = agent.config.status_page.show_output or is_authorized(request, agent)
+        return _json(status_document(agent, show_output))
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/status")
+
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/health/{group}", health, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/status", status_page, methods=["GET"]),
+        Route("/status.json", status_json, methods=["GET"]),
+        Route("/", root, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)
