@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     stripe_api_base: str = "http://127.0.0.1:8420"
     stripe_api_key: str = "sk_test_12345"
     stripe_webhook_secret: str = "whsec_dev_only"
+    # bookings (api/bookings): unpaid pending bookings expire after this; the date sweeper's period
+    booking_payment_window_s: int = Field(30 * 60, ge=60)
+    booking_sweep_interval_s: float = Field(60.0, gt=0, le=3600)
 
     smtp_url: str = "smtp://127.0.0.1:8025"
     mail_from: str = "Island Rides <no-reply@islandrides.test>"
