@@ -14,6 +14,10 @@ from api.settings import ConfigError, Settings, load_settings
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.telemetry import prepare_workers
+
+    prepare_workers(args.workers)  # before the workers start: metrics multiprocess mode for --workers N
+
     uvicorn.run("api.app:app_factory", factory=True, host=args.host or settings.api_host,
                 port=args.port or settings.api_port, workers=args.workers, proxy_headers=True,
                 access_log=False,  # the telemetry middleware writes the access log (ECS JSON)

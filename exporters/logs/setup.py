@@ -1,0 +1,180 @@
+"""``configure_logging``: structlog and the stdlib ``logging`` root, both to one ECS JSON-lines sink.
+
+The sink writes each line with one ``os.write`` to stdout and one to ``$LOG_DIR/<service>.log`` opened
+``O_APPEND``: no Python-level buffering (a crash loses nothing), and lines from several workers appending
+to the same file never interleave (a single append write is atomic for a regular file on Linux).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from exporters.logs.processors import (
+    EcsRenderer,
+    add_log_level,
+    add_timestamp,
+    add_trace_ids,
+    format_exception_info,
+    render_plain,
+)
+from exporters.logs.redact import redact_secrets
+
+Processor = Callable[[Any, str, dict[str, Any]], Any]
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
+          "error": logging.ERROR, "critical": logging.CRITICAL}
+
+
+class LineSink:
+    """Where rendered lines go: a list of file descriptors, each line written with one syscall."""
+
+    def __init__(self, fds: list[int]) -> None:
+        self.fds = fds
+
+    def write(self, line: bytes) -> None:
+        data = line + b"\n"
+        for fd in self.fds:
+            try:
+                os.write(fd, data)
+            except OSError:
+                pass  # a closed stdout or a full disk must not take the request down with it
+
+
+class SinkLogger:
+    """The structlog "logger" at the end of the chain: hands the rendered bytes to the sink."""
+
+    def __init__(self, sink: LineSink) -> None:
+        self._sink = sink
+
+    def msg(self, line: bytes) -> None:
+        self._sink.write(line)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+class SinkLoggerFactory:
+    def __init__(self, sink: LineSink) -> None:
+        self._logger = SinkLogger(sink)
+
+    def __call__(self, *args: Any) -> SinkLogger:
+        return self._logger
+
+
+class StdlibBridge(logging.Handler):
+    """A ``logging`` handler that runs records through the same processor chain (uvicorn's loggers, ...)."""
+
+    def __init__(self, chain: list[Processor], sink: LineSink) -> None:
+        super().__init__()
+        self.chain = chain
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            event: Any = {"event": record.getMessage(), "log.logger": record.name,
+                          "log.level": record.levelname.lower()}
+            if record.exc_info:
+                event["exc_info"] = record.exc_info
+            method = record.levelname.lower()
+            for processor in self.chain:
+                event = processor(None, method, event)
+            self.sink.write(event)
+        except Exception:  # noqa: BLE001 - logging must never raise into the caller
+            self.handleError(record)
+
+
+def parse_level(level: str | int) -> int:
+    """A level name (any case) or number as a ``logging`` level; ValueError names the bad value."""
+    if isinstance(level, int):
+        return level
+    try:
+        return LEVELS[level.strip().lower()]
+    except KeyError:
+        raise ValueError(f"LOG_LEVEL: {level!r} is not one of {', '.join(LEVELS)}") from None
+
+
+def ecs_chain(service_name: str, service_version: str) -> list[Processor]:
+    """The processor list behind every ECS line; redaction runs last before rendering so that nothing
+    added by an earlier step (an exception message, a stack trace) escapes it."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        add_timestamp,
+        add_log_level,
+        add_trace_ids,
+        format_exception_info,
+        redact_secrets,
+        EcsRenderer(service_name, service_version),
+    ]
+
+
+def plain_chain() -> list[Processor]:
+    """The minimal chain of ISLAND_TELEMETRY=off: level and message, no ECS, no trace ids, no file."""
+    return [structlog.processors.add_log_level, redact_secrets, render_plain]
+
+
+def _open_fds(log_dir: Path | str | None, file_name: str, stdout: bool) -> list[int]:
+    fds = [sys.stdout.fileno()] if stdout else []
+    if log_dir is not None:
+        directory = Path(log_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        fds.append(os.open(directory / file_name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
+    return fds
+
+
+# One sink and one chain per process, changed in place by each configure_logging call: structlog loggers
+# cached on first use (module-level ``log = structlog.get_logger()``) keep references to both.
+_SINK = LineSink([])
+_CHAIN: list[Processor] = []
+
+
+def configure_logging(service_name: str, service_version: str, log_dir: Path | str | None,
+                      level: str | int = "info", stdout: bool = True, *, ecs: bool = True,
+                      log_file: str | None = None) -> LineSink:
+    """Send structlog and stdlib logging, as ECS JSON lines, to stdout and ``log_dir/<service_name>.log``
+    (``log_file`` overrides the file name; ``log_dir=None`` writes no file).
+
+    ``ecs=False`` is the ``ISLAND_TELEMETRY=off`` mode: a minimal JSON line to stdout only. Calling it
+    again replaces the previous configuration (and closes the previous log file).
+    """
+    numeric_level = parse_level(level)
+    old_fds = _SINK.fds
+    _SINK.fds = _open_fds(log_dir if ecs else None, log_file or f"{service_name}.log", stdout)
+    _close(old_fds)
+    _CHAIN[:] = ecs_chain(service_name, service_version) if ecs else plain_chain()
+    structlog.configure(
+        processors=_CHAIN,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=SinkLoggerFactory(_SINK),
+        cache_logger_on_first_use=True,
+    )
+    _route_stdlib(StdlibBridge(_CHAIN, _SINK), numeric_level)
+    return _SINK
+
+
+def _route_stdlib(handler: logging.Handler, level: int) -> None:
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, StdlibBridge)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # uvicorn installs its own handlers; its lines go through ours instead. Its access log duplicates the
+    # telemetry middleware's access line, so it is silenced.
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def _close(fds: list[int]) -> None:
+    stdout_fd = sys.stdout.fileno()
+    for fd in fds:
+        if fd != stdout_fd:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
