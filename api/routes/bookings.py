@@ -1,0 +1,145 @@
+"""Bookings: quote, create, list, get, cancel; host approve, decline, check-in, check-out.
+
+A booking that does not exist and one that belongs to someone else both answer 404 (never 403), so
+booking ids cannot be probed. A transition the status machine does not allow answers 409 with
+``error.current_status``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from api.auth.deps import CurrentUser, require_role
+from api.auth.tokens import Principal
+from api.bookings import actions, repository as repo, service
+from api.bookings.http import after_commit, domain_errors, locked_for
+from api.bookings.states import BookingStatus
+from api.bookings.schemas import MAX_ID, BookingOut, BookingPage, QuoteOut, ReasonIn, StayIn, booking_out
+from api.db import DbConn
+from api.errors import ErrorEnvelope, field_error
+from api.payments.deps import Gateway
+
+router = APIRouter(prefix="/v1/bookings", tags=["bookings"],
+                   responses={401: {"model": ErrorEnvelope}, 404: {"model": ErrorEnvelope},
+                              409: {"model": ErrorEnvelope}, 422: {"model": ErrorEnvelope}})
+
+BookingId = Annotated[int, Path(ge=1, le=MAX_ID, description="booking id")]
+Renter = Annotated[Principal, Depends(require_role("renter"))]
+
+
+async def _answer(conn: DbConn, booking_id: int) -> dict:
+    row = await repo.get_booking(conn, booking_id)
+    assert row is not None  # it was just read under lock by this request
+    return booking_out(row)
+
+
+@router.post("/quote", response_model=QuoteOut)
+async def quote(body: StayIn, conn: DbConn) -> dict:
+    """The server's price for a stay (no account needed), and whether the car is free right now."""
+    breakdown, available = await service.quote(conn, body.vehicle_id, body.start_date, body.end_date,
+                                               body.delivery)
+    return {"vehicle_id": body.vehicle_id, "start_date": body.start_date, "end_date": body.end_date,
+            "available": available, "price": breakdown.as_dict()}
+
+
+@router.post("", status_code=201, response_model=BookingOut)
+async def create(body: StayIn, user: Renter, conn: DbConn, request: Request) -> dict:
+    """Book a car (renters): a pending booking with the price computed here; pay it with /pay."""
+    window = dt.timedelta(seconds=request.app.state.settings.booking_payment_window_s)
+    transition = await service.create_booking(conn, renter_id=user.user_id, vehicle_id=body.vehicle_id,
+                                              start=body.start_date, end=body.end_date, delivery=body.delivery,
+                                              payment_window=window)
+    await after_commit(request, transition)
+    return await _answer(conn, transition.booking_id)
+
+
+def _cursor(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise field_error("query.cursor", "invalid cursor", status=400)
+    return int(raw)
+
+
+@router.get("", response_model=BookingPage)
+async def list_mine(user: CurrentUser, conn: DbConn,
+                    role: Annotated[str | None, Query(pattern="^(renter|host)$",
+                                                      description="only as renter / only as host")] = None,
+                    status: BookingStatus | None = None,
+                    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+                    cursor: Annotated[str | None, Query(max_length=20)] = None) -> dict:
+    """The caller's bookings (as renter and as host), newest first, paged with ``next_cursor``."""
+    rows = await repo.list_bookings(conn, user_id=user.user_id, as_role=role,
+                                    status=status.value if status else None,
+                                    before_id=_cursor(cursor), limit=limit + 1)
+    page = rows[:limit]
+    next_cursor = str(page[-1]["id"]) if len(rows) > limit else None
+    return {"items": [booking_out(r) for r in page], "next_cursor": next_cursor}
+
+
+@router.get("/{booking_id}", response_model=BookingOut)
+async def get_one(booking_id: BookingId, user: CurrentUser, conn: DbConn) -> dict:
+    """One booking, for its renter or host (404 for anyone else)."""
+    row = await repo.get_booking(conn, booking_id)
+    if row is None or service.actor_for(row, user.user_id, user.role) is None:
+        raise service.booking_not_found()
+    return booking_out(row)
+
+
+@router.post("/{booking_id}/cancel", response_model=BookingOut)
+async def cancel(booking_id: BookingId, user: CurrentUser, conn: DbConn, request: Request, gateway: Gateway,
+                 body: ReasonIn | None = None) -> dict:
+    """Cancel (renter or host). A paid booking is refunded: host 100 %; renter 100 % at least 24 h
+    before the pick-up, 50 % within 24 h, 0 after it."""
+    with domain_errors():
+        async with conn.transaction():
+            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
+            transition = await actions.cancel(conn, booking, actor, gateway, reason=body.reason if body else None)
+    await after_commit(request, transition)
+    return await _answer(conn, booking_id)
+
+
+@router.post("/{booking_id}/approve", response_model=BookingOut)
+async def approve(booking_id: BookingId, user: CurrentUser, conn: DbConn) -> dict:
+    """The host accepts a pending booking (it is confirmed when paid)."""
+    with domain_errors():
+        async with conn.transaction():
+            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
+            await actions.approve(conn, booking, actor)
+    return await _answer(conn, booking_id)
+
+
+@router.post("/{booking_id}/decline", response_model=BookingOut)
+async def decline(booking_id: BookingId, user: CurrentUser, conn: DbConn, request: Request,
+                  body: ReasonIn | None = None) -> dict:
+    """The host refuses a pending booking; the dates become free again."""
+    with domain_errors():
+        async with conn.transaction():
+            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
+            transition = await actions.decline(conn, booking, actor, body.reason if body else None)
+    await after_commit(request, transition)
+    return await _answer(conn, booking_id)
+
+
+@router.post("/{booking_id}/check-in", response_model=BookingOut)
+async def check_in(booking_id: BookingId, user: CurrentUser, conn: DbConn, request: Request) -> dict:
+    """The host hands the car over (confirmed → active), from the start date on."""
+    with domain_errors():
+        async with conn.transaction():
+            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
+            transition = await actions.check_in(conn, booking, actor)
+    await after_commit(request, transition)
+    return await _answer(conn, booking_id)
+
+
+@router.post("/{booking_id}/check-out", response_model=BookingOut)
+async def check_out(booking_id: BookingId, user: CurrentUser, conn: DbConn, request: Request) -> dict:
+    """The host takes the car back (active → completed)."""
+    with domain_errors():
+        async with conn.transaction():
+            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
+            transition = await actions.check_out(conn, booking, actor)
+    await after_commit(request, transition)
+    return await _answer(conn, booking_id)
