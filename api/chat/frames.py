@@ -81,3 +81,7 @@ def message_frame(message: dict) -> str:
 
 
 PONG = json.dumps({"type": "pong"})
+
+
+def ready_frame(conversation_id: int) -> str:
+    return json.dumps({"type": "ready", "conversation_id": conversation_id})
