@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import auth, probes, users
+from api.routes import auth, bookings, payments, probes, users, webhooks
 
 ROUTERS: list[APIRouter] = [
     probes.router,
     auth.router,
     users.router,
+    bookings.router,
+    payments.router,
+    webhooks.router,
 ]
