@@ -13,10 +13,12 @@ returns ``fail`` with an output text; secrets are scrubbed from every output (``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Awaitable, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -58,18 +60,25 @@ class Options(BaseModel):
 
 
 class DeadlineExceeded(Exception):
+    """The deadline ran out while ``step`` ("connect", "tls handshake", "read", ...) was in progress."""
+
     def __init__(self, step: str) -> None:
         super().__init__(f"timed out during {step}")
         self.step = step
 
 
 class Deadline:
-    """An absolute deadline on the event loop's clock, shared by every I/O step of one check run."""
+    """An absolute deadline on the event loop's clock, shared by every I/O step of one check run.
+
+    ``current_step`` names the step in progress (set by ``run``/``step``, or by a check that follows a
+    library's progress itself), so a failure can say where it happened: "connect: connection refused".
+    """
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self.started = time.monotonic()
         self.at = self.started + timeout_s
+        self.current_step = "start"
 
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())
@@ -79,11 +88,26 @@ class Deadline:
 
     async def run(self, step: str, awaitable: Awaitable[Any]) -> Any:
         """Await ``awaitable`` within what is left of the deadline; raise DeadlineExceeded(step) if not."""
+        self.current_step = step
         try:
             async with asyncio.timeout(self.remaining()):
                 return await awaitable
         except TimeoutError:
             raise DeadlineExceeded(step) from None
+
+    @contextlib.asynccontextmanager
+    async def step(self, step: str) -> AsyncIterator[None]:
+        """``async with deadline.step("read"):`` bounds a block of several awaits by the deadline.
+
+        The block may refine ``current_step`` as it goes (the HTTP check follows httpcore's phases); a
+        timeout names the step in progress when it struck.
+        """
+        self.current_step = step
+        try:
+            async with asyncio.timeout(self.remaining()):
+                yield
+        except TimeoutError:
+            raise DeadlineExceeded(self.current_step) from None
 
 
 O = TypeVar("O", bound=Options)

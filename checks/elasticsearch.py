@@ -1,0 +1,70 @@
+"""Elasticsearch (or OpenSearch): ``GET /_cluster/health``; green passes, yellow warns, red fails.
+
+The target is the cluster's base URL (``https://user:password@es:9200``). Authentication: basic (from
+the URL or ``username``/``password``) or an API key (``Authorization: ApiKey ...``). Observed value: the
+cluster status; measurements: nodes, shard counts and the request latency.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from pydantic import Field, SecretStr
+
+from checks.base import CheckResult, Deadline, Status
+from checks.certificates import TlsClientOptions, client_context
+from checks.guard import TargetError, guarded
+
+_STATUS = {"green": Status.PASS, "yellow": Status.WARN, "red": Status.FAIL}
+_NUMBERS = ("number_of_nodes", "number_of_data_nodes", "active_shards", "relocating_shards",
+            "initializing_shards", "unassigned_shards", "number_of_pending_tasks", "active_shards_percent_as_number")
+
+
+class ElasticsearchOptions(TlsClientOptions):
+    """Options of the ``elasticsearch`` check."""
+
+    username: str | None = Field(default=None, description="basic auth user (or put it in the target URL)")
+    password: SecretStr | None = Field(default=None, description="basic auth password")
+    api_key: SecretStr | None = Field(default=None, description="base64 API key, sent as Authorization: ApiKey")
+
+
+Options = ElasticsearchOptions  # the name every check module exposes
+
+
+def _health_url(target: str) -> httpx.URL:
+    url = httpx.URL(target)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise TargetError(f"target must be the cluster's http:// or https:// URL, got {target!r}")
+    return url.copy_with(path=url.path.rstrip("/") + "/_cluster/health")
+
+
+@guarded(httpx.HTTPError, httpx.InvalidURL)
+async def run(target: str, options: ElasticsearchOptions, deadline: Deadline) -> CheckResult:
+    """Read the cluster health of ``target`` within ``deadline`` and map its colour to a status."""
+    url = _health_url(target)
+    headers = {"Accept": "application/json"}
+    auth: Any = None
+    if options.api_key is not None:
+        headers["Authorization"] = f"ApiKey {options.api_key.get_secret_value()}"
+    elif options.username is not None:
+        auth = httpx.BasicAuth(options.username, options.password.get_secret_value() if options.password else "")
+    started = time.monotonic()
+    async with httpx.AsyncClient(verify=client_context(options), trust_env=False,
+                                 timeout=deadline.remaining() + 1.0) as client:
+        response = await deadline.run("GET /_cluster/health", client.get(url, headers=headers, auth=auth))
+    latency = time.monotonic() - started
+    if response.status_code != 200:
+        reason = response.text[:200].strip()
+        raise TargetError(f"GET /_cluster/health answered HTTP {response.status_code}: {reason}")
+    try:
+        health = response.json()
+        colour = str(health["status"])
+    except (ValueError, KeyError, TypeError):
+        raise TargetError("GET /_cluster/health did not answer a JSON object with a status") from None
+    measurements = {key: float(health[key]) for key in _NUMBERS if isinstance(health.get(key), (int, float))}
+    measurements["latency_s"] = latency
+    status = _STATUS.get(colour, Status.FAIL)
+    output = (f"cluster {health.get('cluster_name', '?')} is {colour}: {health.get('number_of_nodes', '?')} nodes, "
+              f"{health.get('active_shards', '?')} active and {health.get('unassigned_shards', '?')} unassigned shards")
+    return CheckResult(status, output, observed_value=colour, observed_unit="status", measurements=measurements)

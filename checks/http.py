@@ -1,0 +1,188 @@
+"""HTTP(S): one request (following redirects), checked for status, body and latency, timed per phase.
+
+Observed value: the whole request (all hops) in seconds. Measurements: ``phase_<name>_s`` for resolve,
+connect, tls, processing and transfer (summed over redirects, like blackbox_exporter), ``status_code``,
+``redirects`` and ``body_bytes``; ``tls_not_after`` is the certificate expiry of the last HTTPS hop.
+The connection is never reused between runs and proxies from the environment are ignored: a probe
+measures the path from this host to the target, fresh, every time.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+from pydantic import Field, SecretStr, field_validator
+
+from checks.base import CheckResult, Deadline, Status
+from checks.certificates import TlsClientOptions, client_context, peer_not_after
+from checks.guard import TargetError, guarded
+from checks.http_phases import PhaseRecorder, resolve
+
+_REDIRECT_CODES = {301, 302, 303, 307, 308}
+
+
+class HttpOptions(TlsClientOptions):
+    """Options of the ``http`` check; the target is an http:// or https:// URL."""
+
+    method: str = Field(default="GET", pattern=r"^[A-Z]+$", description="request method")
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
+    body: str | None = Field(default=None, description="request body (sent as is)")
+    bearer_token: SecretStr | None = Field(default=None, description="sent as Authorization: Bearer ...")
+    expected_status: list[int] = Field(default_factory=list, description="accepted status codes; empty: 2xx")
+    body_regex: str | None = Field(default=None, description="the body must match this regular expression")
+    json_fields: dict[str, Any] = Field(
+        default_factory=dict, description='dotted path -> expected value, e.g. {"status": "ok", "db.up": true}')
+    latency_warn_s: float | None = Field(default=None, gt=0, description="warn when the request is slower")
+    cert_expiry_warn_days: float | None = Field(
+        default=None, gt=0, description="warn when the HTTPS certificate expires within this many days")
+    follow_redirects: bool = True
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_body_bytes: int = Field(default=1 << 20, gt=0, description="read at most this much of the body")
+
+    @field_validator("body_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
+Options = HttpOptions  # the name every check module exposes
+
+
+class _Hop:
+    """What one request of the redirect chain returned."""
+
+    def __init__(self, status: int, location: str | None, body: bytes, charset: str | None,
+                 not_after: float | None) -> None:
+        self.status, self.location, self.body, self.charset, self.not_after = status, location, body, charset, not_after
+
+
+@guarded(httpx.HTTPError, httpx.InvalidURL)
+async def run(target: str, options: HttpOptions, deadline: Deadline) -> CheckResult:
+    """Request ``target`` and judge the final response; every phase is bounded by ``deadline``."""
+    url = httpx.URL(target)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise TargetError(f"target must be an http:// or https:// URL with a host, got {target!r}")
+    recorder = PhaseRecorder(deadline)
+    started = time.monotonic()
+    not_after: float | None = None
+    async with httpx.AsyncClient(verify=client_context(options), trust_env=False, follow_redirects=False) as client:
+        for redirects in range(options.max_redirects + 1):
+            try:
+                hop = await _request(client, url, options, recorder, deadline, same_origin=redirects == 0)
+            finally:
+                recorder.close_open_phases()
+            not_after = hop.not_after if url.scheme == "https" else not_after
+            if not (options.follow_redirects and hop.status in _REDIRECT_CODES and hop.location):
+                break
+            url = url.join(hop.location)
+        else:
+            return _result(Status.FAIL, f"more than {options.max_redirects} redirects", started, recorder, hop,
+                           redirects, not_after)
+    return _judge(hop, options, started, recorder, redirects, not_after)
+
+
+async def _request(client: httpx.AsyncClient, url: httpx.URL, options: HttpOptions, recorder: PhaseRecorder,
+                   deadline: Deadline, same_origin: bool) -> _Hop:
+    """One request to the resolved address of ``url`` with its own Host header and SNI."""
+    address = await resolve(url.host, url.port or (443 if url.scheme == "https" else 80), recorder, deadline)
+    headers = {"Host": url.netloc.decode("ascii"), "User-Agent": "island-health-check", **options.headers}
+    if options.bearer_token is not None and same_origin:
+        headers["Authorization"] = f"Bearer {options.bearer_token.get_secret_value()}"
+    extensions = {"trace": recorder.trace, "sni_hostname": url.host,
+                  # httpx's own timeouts sit behind the deadline, which names the phase that hung
+                  "timeout": httpx.Timeout(deadline.remaining() + 1.0).as_dict()}
+    request = client.build_request(options.method, url.copy_with(host=address), headers=headers,
+                                   content=options.body, extensions=extensions)
+    async with deadline.step("connect"):
+        response = await client.send(request, stream=True)
+        try:
+            body = await _read_limited(response, options.max_body_bytes)
+            stream = response.extensions.get("network_stream")
+            ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+            return _Hop(response.status_code, response.headers.get("location"), body, response.charset_encoding,
+                        peer_not_after(ssl_object))
+        finally:
+            await response.aclose()
+
+
+async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def _judge(hop: _Hop, options: HttpOptions, started: float, recorder: PhaseRecorder, redirects: int,
+           not_after: float | None) -> CheckResult:
+    expected = options.expected_status
+    if (hop.status not in expected) if expected else not 200 <= hop.status < 300:
+        wanted = ", ".join(map(str, expected)) if expected else "2xx"
+        return _result(Status.FAIL, f"HTTP {hop.status}, expected {wanted}", started, recorder, hop, redirects,
+                       not_after)
+    problem = _body_problem(hop, options)
+    if problem:
+        return _result(Status.FAIL, problem, started, recorder, hop, redirects, not_after)
+    elapsed = time.monotonic() - started
+    warnings = []
+    if options.latency_warn_s is not None and elapsed > options.latency_warn_s:
+        warnings.append(f"slow: {elapsed:.3f}s > {options.latency_warn_s:g}s")
+    if options.cert_expiry_warn_days is not None and not_after is not None:
+        days = (not_after - time.time()) / 86400
+        if days < options.cert_expiry_warn_days:
+            warnings.append(f"certificate expires in {days:.1f} days")
+    status = Status.WARN if warnings else Status.PASS
+    summary = f"HTTP {hop.status} in {elapsed * 1000:.1f} ms"
+    return _result(status, "; ".join([*warnings, summary]), started, recorder, hop, redirects, not_after)
+
+
+def _body_problem(hop: _Hop, options: HttpOptions) -> str | None:
+    """Why the body is not what the options expect, or None."""
+    if options.body_regex is None and not options.json_fields:
+        return None
+    text = hop.body.decode(hop.charset or "utf-8", errors="replace")
+    if options.body_regex is not None and not re.search(options.body_regex, text):
+        return f"body does not match /{options.body_regex}/"
+    if options.json_fields:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return "body is not JSON"
+        for path, wanted in options.json_fields.items():
+            found, value = _dig(document, path)
+            if not found:
+                return f"JSON field {path} is missing"
+            if value != wanted:
+                return f"JSON field {path} is {json.dumps(value)[:80]}, expected {json.dumps(wanted)[:80]}"
+    return None
+
+
+def _dig(document: Any, path: str) -> tuple[bool, Any]:
+    """Follow ``a.b.0.c`` through dicts and lists; (False, None) when a step is missing."""
+    value = document
+    for key in path.split("."):
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.lstrip("-").isdigit() and -len(value) <= int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return False, None
+    return True, value
+
+
+def _result(status: Status, output: str, started: float, recorder: PhaseRecorder, hop: _Hop, redirects: int,
+            not_after: float | None) -> CheckResult:
+    measurements = {f"phase_{phase}_s": seconds for phase, seconds in recorder.seconds.items()}
+    measurements.update(status_code=float(hop.status), redirects=float(redirects), body_bytes=float(len(hop.body)))
+    return CheckResult(status, output, observed_value=time.monotonic() - started, observed_unit="s",
+                       measurements=measurements, tls_not_after=not_after)

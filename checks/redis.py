@@ -1,0 +1,84 @@
+"""Redis: PING latency, then INFO: memory used vs maxmemory, role, rejected connections.
+
+Observed value: PING round trip in seconds. A Redis near ``maxmemory`` starts evicting (or refusing
+writes); ``rejected_connections`` counts clients turned away at ``maxclients`` since the server started.
+The target is a ``redis://`` / ``rediss://`` URL (``redis://:password@host:6379/0``).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import redis.asyncio as aioredis
+from pydantic import Field
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from checks import base
+from checks.base import CheckResult, Deadline, Status
+from checks.guard import TargetError, guarded
+
+
+class RedisOptions(base.Options):
+    """Options of the ``redis`` check."""
+
+    memory_warn_ratio: float = Field(
+        default=0.9, gt=0, le=1, description="warn when used_memory / maxmemory reaches this (if maxmemory set)")
+    expected_role: Literal["master", "slave"] | None = Field(
+        default=None, description="fail when INFO replication reports another role")
+    latency_warn_s: float | None = Field(default=None, gt=0, description="warn when PING is slower (seconds)")
+    ca_file: str | None = Field(default=None, description="CA bundle for rediss:// targets")
+
+
+Options = RedisOptions  # the name every check module exposes
+
+
+@guarded(RedisError)
+async def run(target: str, options: RedisOptions, deadline: Deadline) -> CheckResult:
+    """PING ``target`` and read INFO memory/replication/stats, every step bounded by ``deadline``."""
+    if not target.startswith(("redis://", "rediss://", "unix://")):
+        raise TargetError("target must be a redis://, rediss:// or unix:// URL")
+    timeout = max(deadline.remaining(), 0.001)
+    extra: dict[str, Any] = {"ssl_ca_certs": options.ca_file} if options.ca_file and target.startswith("rediss") else {}
+    client = aioredis.from_url(
+        target, socket_timeout=timeout, socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),  # a probe reports the first failure; retries would hide it
+        single_connection_client=True, **extra)
+    try:
+        await deadline.run("connect", client.initialize())
+        started = time.monotonic()
+        await deadline.run("PING", client.ping())
+        latency = time.monotonic() - started
+        info = await deadline.run("INFO", client.info("memory", "replication", "stats", "clients"))
+    finally:
+        await client.aclose()
+    return _result(latency, info, options)
+
+
+def _result(latency: float, info: dict[str, Any], options: RedisOptions) -> CheckResult:
+    used, maximum = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+    role = str(info.get("role", "unknown"))
+    measurements = {
+        "latency_s": latency,
+        "used_memory_bytes": float(used),
+        "maxmemory_bytes": float(maximum),
+        "rejected_connections": float(info.get("rejected_connections", 0)),
+        "connected_clients": float(info.get("connected_clients", 0)),
+    }
+    if maximum:
+        measurements["memory_ratio"] = used / maximum
+    summary = (f"PONG in {latency * 1000:.1f} ms; role {role}; memory {used} bytes"
+               + (f" of {maximum} ({used / maximum:.0%})" if maximum else " (no maxmemory)")
+               + f"; rejected connections {measurements['rejected_connections']:.0f}")
+    fields: dict[str, Any] = {"observed_value": latency, "observed_unit": "s", "measurements": measurements}
+    if options.expected_role and role != options.expected_role:
+        return CheckResult(Status.FAIL, f"role is {role}, expected {options.expected_role}; {summary}", **fields)
+    warnings = []
+    if maximum and used / maximum >= options.memory_warn_ratio:
+        warnings.append(f"memory {used / maximum:.0%} of maxmemory (>= {options.memory_warn_ratio:.0%})")
+    if options.latency_warn_s is not None and latency > options.latency_warn_s:
+        warnings.append(f"slow PING ({latency:.3f}s > {options.latency_warn_s:g}s)")
+    if warnings:
+        return CheckResult(Status.WARN, "; ".join(warnings) + f"; {summary}", **fields)
+    return CheckResult(Status.PASS, summary, **fields)

@@ -1,0 +1,87 @@
+"""Remove secrets from text a check produces (outputs, error messages) before anyone sees it.
+
+Two layers, because neither alone is enough:
+
+- patterns that catch secrets wherever they come from: the password in a URL or DSN
+  (``postgresql://u:pw@h``, ``redis://:pw@h``), ``key=value`` pairs whose key says secret
+  (``password=...``, ``token: ...``, ``?api_key=...``), ``Authorization`` schemes (``Bearer ...``,
+  ``Basic ...``, ``ApiKey ...``) and well-known API-key shapes (Stripe, GitHub, AWS, JWTs);
+- the exact secrets a check knows it used (the password parsed from its target, its ``SecretStr``
+  options), replaced wherever they appear, even where no pattern would spot them (a library quoting the
+  password back in an error, percent-decoded or not).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, SecretStr
+
+MASK = "***"
+
+# scheme://user:password@host -- the password runs to the last "@" before the path, as libpq and
+# urllib read it (an unencoded "@" in a password is still scrubbed whole).
+_URL_USERINFO = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s]*@", re.IGNORECASE)
+_SECRET_KEYS = (
+    r"password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|auth_token|api[_-]?key"
+    r"|apikey|private[_-]?key|signature"
+)
+# password=..., "token": "...", ?api_key=...; the value is quoted or runs to whitespace / & / , / ; / ).
+_KEY_VALUE = re.compile(
+    rf"(?P<head>(?<![a-z0-9_])(?:{_SECRET_KEYS})[\"']?\s*[=:]\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s&,;)}}\]]+)",
+    re.IGNORECASE,
+)
+# "Basic" only before something base64-looking with a digit or +/=, so "basic authentication" survives.
+_AUTH_SCHEME = re.compile(
+    r"(?P<head>\b(?:bearer|apikey)\s+)[A-Za-z0-9._~+/=-]{4,}"
+    r"|(?P<basic>\bbasic\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{6,}={0,2}",
+    re.IGNORECASE,
+)
+_KEY_SHAPES = re.compile(
+    r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}"  # Stripe keys
+    r"|\bwhsec_[A-Za-z0-9]{8,}"  # Stripe webhook secrets
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"  # GitHub tokens
+    r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key ids
+    r"|\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+"  # JWTs
+)
+
+
+def _mask_value(match: re.Match[str]) -> str:
+    value = match.group("value")
+    quote = value[0] if value[:1] in ("'", '"') else ""
+    return f"{match.group('head')}{quote}{MASK}{quote}"
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every recognisable secret, and every one of ``secrets``, replaced by ``***``."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    text = _URL_USERINFO.sub(lambda m: f"{m.group('head')}{MASK}@", text)
+    text = _KEY_VALUE.sub(_mask_value, text)
+    text = _AUTH_SCHEME.sub(lambda m: f"{m.group('head') or m.group('basic')}{MASK}", text)
+    return _KEY_SHAPES.sub(MASK, text)
+
+
+def target_secrets(target: str) -> list[str]:
+    """The password in ``target`` if it is a URL with one (raw and percent-decoded), else nothing."""
+    try:
+        password = urlsplit(target).password
+    except ValueError:
+        password = None
+    if not password:
+        match = re.search(r"(?<![a-z_])password\s*=\s*('([^']*)'|(\S+))", target, re.IGNORECASE)
+        password = (match.group(2) or match.group(3)) if match else None
+    if not password:
+        return []
+    return list({password, unquote(password)})
+
+
+def option_secrets(options: BaseModel) -> list[str]:
+    """The values of every ``SecretStr`` field of ``options`` (tokens, passwords, API keys)."""
+    found: list[str] = []
+    for name in type(options).model_fields:
+        value = getattr(options, name)
+        if isinstance(value, SecretStr) and value.get_secret_value():
+            found.append(value.get_secret_value())
+    return found
