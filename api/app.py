@@ -9,11 +9,14 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from api import telemetry
+from api.chat.runtime import chat_runtime
 from api.db import create_pool
+from api.email.runtime import outbox_runtime
 from api.errors import install_error_handlers
 from api.middleware import EdgeMiddleware
 from api.readiness import Readiness
 from api.redis_client import create_redis
+from api.reviews.runtime import ratings_runtime
 from api.routes import ROUTERS
 from api.settings import Settings, get_settings
 
@@ -27,7 +30,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.pool.open(wait=False)
     await app.state.readiness.check()
     try:
-        yield
+        async with chat_runtime(app), outbox_runtime(app), ratings_runtime(app):
+            yield
     finally:
         await app.state.redis.aclose()
         await app.state.pool.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import auth, bookings, payments, probes, users, webhooks
+from api.routes import auth, bookings, conversations, payments, probes, reviews, users, webhooks, ws
 
 ROUTERS: list[APIRouter] = [
     probes.router,
@@ -12,4 +12,7 @@ ROUTERS: list[APIRouter] = [
     bookings.router,
     payments.router,
     webhooks.router,
+    reviews.router,
+    conversations.router,
+    ws.router,
 ]
