@@ -5,6 +5,8 @@ one-line message naming the variable, so ``island-api serve`` never shows a trac
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -140,6 +142,12 @@ class Settings(BaseSettings):
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
         return self
+
+    @property
+    def cursor_key(self) -> bytes:
+        """The HMAC key of pagination cursors (CURSOR_SECRET, or derived from JWT_SECRET)."""
+        secret = self.cursor_secret or self.jwt_secret
+        return hmac.new(secret.encode(), b"island-rides pagination cursor v1", hashlib.sha256).digest()
 
     @property
     def is_dev(self) -> bool:

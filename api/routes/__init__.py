@@ -9,6 +9,7 @@ ROUTERS: list[APIRouter] = [
     probes.router,
     auth.router,
     users.router,
+    vehicles.router,
     bookings.router,
     payments.router,
     webhooks.router,

@@ -1,0 +1,1 @@
+"""Vehicles: the host's listings and the public search over them."""
