@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     log_dir: Path = Path("./var/log")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
-    agent_url: str = "http://127.0.0.1:9100"
+    agent_url: str = "http://127.0.0.1:9300"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import auth, bookings, conversations, payments, probes, reviews, users, vehicles, webhooks, ws
+from api.routes import auth, bookings, conversations, health, payments, probes, reviews, users, vehicles, webhooks, ws
 
 ROUTERS: list[APIRouter] = [
     probes.router,
+    health.router,
     auth.router,
     users.router,
     vehicles.router,
