@@ -1,6 +1,8 @@
 """TLS client settings shared by the checks that speak TLS, and reading the peer certificate's expiry."""
 from __future__ import annotations
 
+import functools
+import os
 import ssl
 
 from cryptography import x509
@@ -19,9 +21,20 @@ class TlsClientOptions(Options):
 
 
 def client_context(options: TlsClientOptions) -> ssl.SSLContext:
-    """An SSL context verifying against ``ca_file`` (or the system CAs), or verifying nothing if insecure."""
-    context = ssl.create_default_context(cafile=str(options.ca_file) if options.ca_file else None)
-    if options.insecure:
+    """An SSL context verifying against ``ca_file`` (or the system CAs), or verifying nothing if insecure.
+
+    Contexts are cached: loading the system CA store takes tens of milliseconds, far more than a probe
+    of a local service. The CA file's modification time is part of the key, so a rotated file is reloaded.
+    """
+    ca_file = str(options.ca_file) if options.ca_file else None
+    mtime = os.stat(ca_file).st_mtime_ns if ca_file else 0
+    return _context(ca_file, mtime, options.insecure)
+
+
+@functools.lru_cache(maxsize=64)
+def _context(ca_file: str | None, mtime: int, insecure: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=ca_file)
+    if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
