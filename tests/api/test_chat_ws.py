@@ -1,0 +1,115 @@
+"""The chat WebSocket on two real uvicorn servers sharing one throwaway Redis, and the ping echo."""
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from api.settings import load_settings
+from tests.api.conftest import TEST_SETTINGS
+from tests.api.support import live_api_process, settings_env
+from tests.api.test_chat_rest import new_booking, open_conversation
+
+
+@pytest.fixture(scope="module")
+def two_servers(api_database, api_redis):
+    """Two `island-api serve` processes on one database and one Redis, shared by this module's tests
+    (starting a server costs seconds on a loaded machine)."""
+    env = settings_env(load_settings(**{**TEST_SETTINGS, "database_url": api_database, "redis_url": api_redis}))
+    with live_api_process(env) as first, live_api_process(env) as second:
+        yield first, second
+
+
+def ws_connect(url: str, **kwargs):
+    return connect(url, proxy=None, open_timeout=10, **kwargs)
+
+
+async def recv_json(ws, timeout=10.0) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def closed_with(ws) -> int:
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 10)
+    return closed.value.rcvd.code
+
+
+async def test_a_message_sent_on_one_server_arrives_on_the_other(two_servers, client, factory):
+    first, second = two_servers
+    booking_id, renter, host = await new_booking(factory)
+    conversation_id = await open_conversation(client, booking_id, renter)
+    path = f"/v1/ws/conversations/{conversation_id}"
+    async with ws_connect(f"{first.ws_url}{path}?token={renter.access_token}") as renter_ws, \
+            ws_connect(f"{second.ws_url}{path}", additional_headers=host.headers) as host_ws:
+        assert await recv_json(renter_ws) == {"type": "ready", "conversation_id": conversation_id}
+        assert await recv_json(host_ws) == {"type": "ready", "conversation_id": conversation_id}
+        await renter_ws.send(json.dumps({"type": "message", "body": "Landing at 3pm", "client_id": "m1"}))
+        on_host = await recv_json(host_ws)
+        assert on_host["type"] == "message" and on_host["message"]["body"] == "Landing at 3pm"
+        assert on_host["message"]["sender_id"] == renter.id
+        echo = await recv_json(renter_ws)  # the sender's own copy is its acknowledgement
+        assert echo["message"]["id"] == on_host["message"]["id"] and echo["message"]["client_id"] == "m1"
+
+        # The other direction, and a message posted over REST reaches both sockets.
+        await host_ws.send(json.dumps({"type": "message", "body": "Car is at arrivals"}))
+        assert (await recv_json(renter_ws))["message"]["body"] == "Car is at arrivals"
+        await recv_json(host_ws)
+        resp = await client.post(f"/v1/conversations/{conversation_id}/messages", json={"body": "via REST"},
+                                 headers=renter.headers)
+        assert resp.status_code == 201
+        assert (await recv_json(host_ws))["message"]["body"] == "via REST"
+        assert (await recv_json(renter_ws))["message"]["body"] == "via REST"
+
+    history = (await client.get(f"/v1/conversations/{conversation_id}/messages", params={"order": "asc"},
+                                headers=host.headers)).json()["items"]
+    assert [m["body"] for m in history] == ["Landing at 3pm", "Car is at arrivals", "via REST"]
+
+
+async def test_malformed_frames_get_error_frames_and_the_socket_stays_open(two_servers, client, factory):
+    first, _ = two_servers
+    booking_id, renter, _ = await new_booking(factory)
+    conversation_id = await open_conversation(client, booking_id, renter)
+    url = f"{first.ws_url}/v1/ws/conversations/{conversation_id}"
+    async with ws_connect(url, subprotocols=["bearer", renter.access_token]) as ws:
+        assert ws.subprotocol == "bearer"
+        await recv_json(ws)
+        for frame, code in (("{not json", "invalid_json"), ('{"type": "message", "body": ""}', "invalid_body"),
+                            (json.dumps({"type": "message", "body": "x" * 2001}), "body_too_long"),
+                            (b"\x00\x01", "binary_frame")):
+            await ws.send(frame)
+            reply = await recv_json(ws)
+            assert reply["type"] == "error" and reply["error"]["code"] == code
+        await ws.send('{"type": "ping"}')
+        assert await recv_json(ws) == {"type": "pong"}
+
+
+async def test_bad_token_and_non_participant_are_closed_with_4401_and_4403(two_servers, client, factory):
+    first, _ = two_servers
+    booking_id, renter, _ = await new_booking(factory)
+    stranger = await factory.renter()
+    conversation_id = await open_conversation(client, booking_id, renter)
+    url = f"{first.ws_url}/v1/ws/conversations/{conversation_id}"
+    tampered = renter.access_token[:-3] + ("abc" if not renter.access_token.endswith("abc") else "xyz")
+    for query in ("", f"?token={tampered}", "?token=garbage"):
+        async with ws_connect(url + query) as ws:
+            assert await closed_with(ws) == 4401
+    async with ws_connect(f"{url}?token={stranger.access_token}") as ws:
+        assert await closed_with(ws) == 4403
+    async with ws_connect(f"{first.ws_url}/v1/ws/conversations/999999999?token={renter.access_token}") as ws:
+        assert await closed_with(ws) == 4404
+
+
+async def test_ping_echoes_through_redis_with_bounds(two_servers):
+    first, _ = two_servers
+    async with ws_connect(f"{first.ws_url}/v1/ws/ping") as ws:
+        for text in ("hello", "x" * 1024, "ünïcødé"):
+            await ws.send(text)
+            assert await asyncio.wait_for(ws.recv(), 10) == text
+        await ws.send("x" * 1025)
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["error"]["code"] == "frame_too_large"
+        for _ in range(40):  # far past the burst: some frames are refused, the socket stays open
+            await ws.send("flood")
+        replies = [await asyncio.wait_for(ws.recv(), 10) for _ in range(40)]
+        refused = [r for r in replies if r != "flood"]
+        assert refused and all(json.loads(r)["error"]["code"] == "rate_limited" for r in refused)
