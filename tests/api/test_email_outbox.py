@@ -1,0 +1,114 @@
+"""The e-mail outbox: an SMTP outage delays mail but never fails a booking; retries end in 'failed'."""
+import asyncio
+import email
+import uuid
+from email import policy
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from api.email.outbox import enqueue_email
+from api.email.smtp import SmtpSender
+from api.email.worker import OutboxConfig, OutboxWorker
+from tests.api.booking_helpers import book, paid_booking
+from tests.support.services import smtp_catcher
+
+FAST_RETRIES = {"email_poll_interval_s": 0.1, "email_backoff_base_s": 0.2, "email_backoff_cap_s": 0.5,
+                "email_max_attempts": 3, "smtp_timeout_s": 3.0}
+
+
+@pytest.fixture
+def catcher():
+    """A mail catcher of this test's own, so the test can take it down."""
+    with smtp_catcher() as c:
+        yield c
+
+
+@pytest.fixture
+def settings_overrides(catcher, localstripe_url):
+    return {"smtp_url": catcher.url, "stripe_api_base": localstripe_url, **FAST_RETRIES}
+
+
+def mails_to(catcher, address):
+    return [email.message_from_bytes(e.original_content, policy=policy.default)
+            for e in list(catcher.messages) if address in e.rcpt_tos]
+
+
+async def outbox_rows(factory, booking_id):
+    return await factory.sql("SELECT kind, status, attempts, last_error FROM email_outbox WHERE booking_id = %s",
+                             (booking_id,))
+
+
+async def eventually(check, timeout=15.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (result := await check()):
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+    return result
+
+
+async def test_booking_succeeds_during_an_smtp_outage_and_the_mail_follows(client, factory, catcher):
+    renter, vehicle = await factory.renter(), await factory.vehicle(make="Jeep", model="Wrangler", year=2020)
+    catcher.stop()
+    booking = await paid_booking(client, renter, vehicle)  # asserts 200 + confirmed despite the outage
+
+    async def retried():
+        rows = await outbox_rows(factory, booking["id"])
+        return rows if rows and rows[0][2] >= 1 and rows[0][3] else None
+
+    [(kind, status, _, error)] = await eventually(retried)
+    assert (kind, status) == ("booking_confirmed", "pending") and "Connect" in error
+    assert mails_to(catcher, renter.email) == []
+
+    catcher.start()
+
+    async def delivered():
+        return mails_to(catcher, renter.email)
+
+    [mail] = await eventually(delivered)
+    assert mail["Subject"] == f"Your Island Rides booking #{booking['id']} is confirmed"
+    text = mail.get_body(("plain",)).get_content()
+    total = booking["price"]["total_cents"]
+    assert "2020 Jeep Wrangler" in text and f"${total // 100:,}.{total % 100:02d}" in text
+    assert mail.get_body(("html",)) is not None
+    assert (await outbox_rows(factory, booking["id"]))[0][1] == "sent"
+
+
+async def test_mail_is_marked_failed_after_max_attempts(client, factory, catcher):
+    renter, vehicle = await factory.renter(), await factory.vehicle()
+    catcher.stop()
+    booking = await book(client, renter, vehicle)
+    resp = await client.post(f"/v1/bookings/{booking['id']}/cancel", headers=renter.headers)
+    assert resp.status_code == 200 and resp.json()["status"] == "cancelled"
+
+    async def failed():
+        rows = await outbox_rows(factory, booking["id"])
+        return rows if rows and rows[0][1] == "failed" else None
+
+    [(kind, _, attempts, error)] = await eventually(failed)
+    assert kind == "booking_cancelled" and attempts == FAST_RETRIES["email_max_attempts"] and error
+    catcher.start()
+    await asyncio.sleep(0.5)  # a failed row is never picked up again
+    assert mails_to(catcher, renter.email) == []
+
+
+async def test_two_workers_never_send_the_same_row_twice(settings, catcher):
+    """SKIP LOCKED claims: as with `--workers N`, concurrent workers split the rows between them."""
+    tag = uuid.uuid4().hex[:8]
+    addresses = [f"skip-{tag}-{i}@example.com" for i in range(20)]
+    async with AsyncConnectionPool(settings.database_url, min_size=1, max_size=4, open=False) as pool:
+        async with pool.connection() as conn, conn.transaction():
+            for address in addresses:
+                await enqueue_email(conn, template="booking_cancelled", to=address, context={
+                    "booking_id": None, "vehicle": "2019 Kia Soul", "start_date": "2031-02-01",
+                    "end_date": "2031-02-03", "refund_cents": 0})
+        config = OutboxConfig(batch_size=3)
+        workers = [OutboxWorker(pool, SmtpSender(catcher.url, timeout_s=3), config) for _ in range(2)]
+        for _ in range(50):
+            claimed = await asyncio.gather(*(w.run_once() for w in workers))
+            if sum(claimed) == 0:
+                break
+    received = [rcpt for e in list(catcher.messages) for rcpt in e.rcpt_tos if tag in rcpt]
+    assert sorted(received) == sorted(addresses)
