@@ -19,7 +19,7 @@ _CONVERSATION_COLUMNS = """
 """
 
 
-async def ensure_for_user(conn: AsyncConnection, user_id: int) -> None:
+async def ensure_for_user(conn: AsyncConnection[Any], user_id: int) -> None:
     """Create the missing conversation of every booking ``user_id`` is a party of."""
     await conn.execute(
         """
@@ -33,7 +33,7 @@ async def ensure_for_user(conn: AsyncConnection, user_id: int) -> None:
     )
 
 
-async def for_booking(conn: AsyncConnection, booking_id: int, user_id: int) -> dict[str, Any] | None:
+async def for_booking(conn: AsyncConnection[Any], booking_id: int, user_id: int) -> dict[str, Any] | None:
     """The booking's conversation (created if missing) when ``user_id`` is its renter or host, else None."""
     await conn.execute(
         """
@@ -51,7 +51,7 @@ async def for_booking(conn: AsyncConnection, booking_id: int, user_id: int) -> d
     return await cur.fetchone()
 
 
-async def list_for_user(conn: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+async def list_for_user(conn: AsyncConnection[Any], user_id: int) -> list[dict[str, Any]]:
     """The user's conversations, most recently active first."""
     await ensure_for_user(conn, user_id)
     cur = await conn.execute(
@@ -64,13 +64,13 @@ async def list_for_user(conn: AsyncConnection, user_id: int) -> list[dict[str, A
     return await cur.fetchall()
 
 
-async def get_participants(conn: AsyncConnection, conversation_id: int) -> dict[str, Any] | None:
+async def get_participants(conn: AsyncConnection[Any], conversation_id: int) -> dict[str, Any] | None:
     """``{"renter_id", "host_id"}`` of a conversation, or None when it does not exist."""
     cur = await conn.execute("SELECT renter_id, host_id FROM conversations WHERE id = %s", (conversation_id,))
     return await cur.fetchone()
 
 
-async def add_message(conn: AsyncConnection, conversation_id: int, sender_id: int, body: str) -> dict[str, Any]:
+async def add_message(conn: AsyncConnection[Any], conversation_id: int, sender_id: int, body: str) -> dict[str, Any]:
     """Store one message; returns it as sent to clients."""
     cur = await conn.execute(
         "INSERT INTO messages (conversation_id, sender_id, body) VALUES (%s, %s, %s)"
@@ -82,7 +82,7 @@ async def add_message(conn: AsyncConnection, conversation_id: int, sender_id: in
     return row
 
 
-async def list_messages(conn: AsyncConnection, conversation_id: int, *, order: Order, limit: int,
+async def list_messages(conn: AsyncConnection[Any], conversation_id: int, *, order: Order, limit: int,
                         after_id: int | None) -> list[dict[str, Any]]:
     """One page of messages in ``order`` of id (ids grow with time), strictly past ``after_id``."""
     comparison, direction = (">", "ASC") if order == "asc" else ("<", "DESC")

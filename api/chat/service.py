@@ -1,6 +1,8 @@
 """Chat operations shared by the REST routes and the WebSocket: authorise, store, fan out."""
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from psycopg import AsyncConnection
 
@@ -24,7 +26,7 @@ class UnknownConversation(Exception):
     """No conversation has this id."""
 
 
-async def check_participant(conn: AsyncConnection, conversation_id: int, user_id: int) -> None:
+async def check_participant(conn: AsyncConnection[Any], conversation_id: int, user_id: int) -> None:
     """Raise UnknownConversation / NotParticipant unless ``user_id`` may read and write it."""
     parties = await repository.get_participants(conn, conversation_id)
     if parties is None:
@@ -33,7 +35,7 @@ async def check_participant(conn: AsyncConnection, conversation_id: int, user_id
         raise NotParticipant(conversation_id)
 
 
-async def require_participant(conn: AsyncConnection, conversation_id: int, user_id: int) -> None:
+async def require_participant(conn: AsyncConnection[Any], conversation_id: int, user_id: int) -> None:
     """REST flavour of ``check_participant``: 404 unknown conversation, 403 not a participant."""
     try:
         await check_participant(conn, conversation_id, user_id)
@@ -43,7 +45,7 @@ async def require_participant(conn: AsyncConnection, conversation_id: int, user_
         raise APIError(403, "only the renter and the host of the booking can use this conversation") from None
 
 
-async def post_message(conn: AsyncConnection, fanout: Fanout, conversation_id: int, sender_id: int,
+async def post_message(conn: AsyncConnection[Any], fanout: Fanout, conversation_id: int, sender_id: int,
                        body: str, client_id: str | None = None) -> dict:
     """Store the message, then publish it to every WebSocket on the conversation (in any process).
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row, tuple_row
@@ -20,7 +21,7 @@ from api.email.templates import render
 MAX_ERROR_LENGTH = 500
 
 
-async def enqueue_email(conn: AsyncConnection, *, template: str, to: str, context: dict) -> None:
+async def enqueue_email(conn: AsyncConnection[Any], *, template: str, to: str, context: dict) -> None:
     """Queue one e-mail inside the caller's transaction (it is sent only if that transaction commits).
 
     ``template`` is one of ``api.email.templates.TEMPLATES`` (booking_confirmed, booking_cancelled; that
@@ -57,7 +58,7 @@ class OutboxRow:
     attempts: int
 
 
-async def claim_due(conn: AsyncConnection, *, limit: int, lease_s: float) -> list[OutboxRow]:
+async def claim_due(conn: AsyncConnection[Any], *, limit: int, lease_s: float) -> list[OutboxRow]:
     """Claim up to ``limit`` pending rows whose time has come, and commit the claim."""
     async with conn.transaction():
         cur = conn.cursor(row_factory=dict_row)
@@ -80,14 +81,14 @@ async def claim_due(conn: AsyncConnection, *, limit: int, lease_s: float) -> lis
     return [OutboxRow(**row) for row in rows]
 
 
-async def mark_sent(conn: AsyncConnection, row_id: int) -> None:
+async def mark_sent(conn: AsyncConnection[Any], row_id: int) -> None:
     """Record a successful delivery."""
     await conn.execute(
         "UPDATE email_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = %s", (row_id,)
     )
 
 
-async def mark_retry(conn: AsyncConnection, row_id: int, *, delay_s: float, error: str) -> None:
+async def mark_retry(conn: AsyncConnection[Any], row_id: int, *, delay_s: float, error: str) -> None:
     """Record a failed attempt and schedule the next one ``delay_s`` from now."""
     await conn.execute(
         "UPDATE email_outbox SET next_attempt_at = now() + make_interval(secs => %s), last_error = %s"
@@ -96,7 +97,7 @@ async def mark_retry(conn: AsyncConnection, row_id: int, *, delay_s: float, erro
     )
 
 
-async def mark_failed(conn: AsyncConnection, row_id: int, *, error: str) -> None:
+async def mark_failed(conn: AsyncConnection[Any], row_id: int, *, error: str) -> None:
     """Give up on a row: it stays in the table, status 'failed', with the last error."""
     await conn.execute(
         "UPDATE email_outbox SET status = 'failed', last_error = %s WHERE id = %s",
@@ -104,7 +105,7 @@ async def mark_failed(conn: AsyncConnection, row_id: int, *, error: str) -> None
     )
 
 
-async def pending_count(conn: AsyncConnection) -> int:
+async def pending_count(conn: AsyncConnection[Any]) -> int:
     """Number of e-mails still waiting (due or scheduled for a retry)."""
     cur = conn.cursor(row_factory=tuple_row)  # whatever row factory the pool set
     await cur.execute("SELECT count(*) FROM email_outbox WHERE status = 'pending'")

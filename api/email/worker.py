@@ -13,9 +13,10 @@ import contextlib
 import random
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from api.email import outbox
@@ -115,7 +116,7 @@ class OutboxWorker:
             return _Outcome(row, kind, f"{type(exc).__name__}: {exc}")
         return _Outcome(row, "sent")
 
-    async def _record(self, conn, outcome: _Outcome) -> None:
+    async def _record(self, conn: AsyncConnection[Any], outcome: _Outcome) -> None:
         row = outcome.row
         if outcome.kind == "sent":
             await outbox.mark_sent(conn, row.id)

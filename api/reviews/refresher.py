@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 log = structlog.get_logger("api.reviews")
@@ -28,10 +29,10 @@ Invalidate = Callable[[int], Awaitable[None]]
 async def refresh_view(pool: AsyncConnectionPool) -> bool:
     """Refresh vehicle_ratings once if no other process is doing it; True when this call refreshed."""
     async with pool.connection() as conn, conn.transaction():
-        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS locked", (ADVISORY_LOCK_KEY,))
+        cur = conn.cursor(row_factory=tuple_row)  # whatever row factory the pool set
+        await cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
         row = await cur.fetchone()
-        locked = row["locked"] if isinstance(row, dict) else row[0]
-        if not locked:
+        if row is None or not row[0]:
             return False
         await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY vehicle_ratings")
     return True

@@ -9,7 +9,7 @@ REVIEW_COLUMNS = "r.id, r.booking_id, r.vehicle_id, r.renter_id, u.full_name AS 
                  "r.comment, r.created_at"
 
 
-async def booking_for_review(conn: AsyncConnection, booking_id: int) -> dict[str, Any] | None:
+async def booking_for_review(conn: AsyncConnection[Any], booking_id: int) -> dict[str, Any] | None:
     """The booking's parties, vehicle and status (None when it does not exist)."""
     cur = await conn.execute(
         "SELECT id, renter_id, host_id, vehicle_id, status FROM bookings WHERE id = %s", (booking_id,)
@@ -17,7 +17,7 @@ async def booking_for_review(conn: AsyncConnection, booking_id: int) -> dict[str
     return await cur.fetchone()
 
 
-async def insert_review(conn: AsyncConnection, booking: dict[str, Any], rating: int,
+async def insert_review(conn: AsyncConnection[Any], booking: dict[str, Any], rating: int,
                         comment: str) -> dict[str, Any]:
     """Insert the booking's review; psycopg.errors.UniqueViolation when it already has one."""
     cur = await conn.execute(
@@ -36,12 +36,12 @@ async def insert_review(conn: AsyncConnection, booking: dict[str, Any], rating: 
     return row
 
 
-async def vehicle_exists(conn: AsyncConnection, vehicle_id: int) -> bool:
+async def vehicle_exists(conn: AsyncConnection[Any], vehicle_id: int) -> bool:
     cur = await conn.execute("SELECT 1 FROM vehicles WHERE id = %s AND listed", (vehicle_id,))
     return await cur.fetchone() is not None
 
 
-async def list_reviews(conn: AsyncConnection, vehicle_id: int, *, limit: int,
+async def list_reviews(conn: AsyncConnection[Any], vehicle_id: int, *, limit: int,
                        before: tuple[str, int] | None) -> list[dict[str, Any]]:
     """Newest first; ``before`` is the (created_at ISO, id) of the last row of the previous page."""
     bound = "AND (r.created_at, r.id) < (%(ts)s::timestamptz, %(id)s)" if before else ""
@@ -54,7 +54,7 @@ async def list_reviews(conn: AsyncConnection, vehicle_id: int, *, limit: int,
     return await cur.fetchall()
 
 
-async def rating_summary(conn: AsyncConnection, vehicle_id: int) -> dict[str, Any]:
+async def rating_summary(conn: AsyncConnection[Any], vehicle_id: int) -> dict[str, Any]:
     """Count and average from the materialized view (as of its last refresh)."""
     cur = await conn.execute(
         "SELECT review_count, rating_avg FROM vehicle_ratings WHERE vehicle_id = %s", (vehicle_id,)
