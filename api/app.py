@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from api import telemetry
+from api.bookings.runtime import bookings_runtime
 from api.chat.runtime import chat_runtime
 from api.db import create_pool
 from api.email.runtime import outbox_runtime
@@ -30,7 +31,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.pool.open(wait=False)
     await app.state.readiness.check()
     try:
-        async with chat_runtime(app), outbox_runtime(app), ratings_runtime(app):
+        async with chat_runtime(app), outbox_runtime(app), ratings_runtime(app), bookings_runtime(app):
             yield
     finally:
         await app.state.redis.aclose()
