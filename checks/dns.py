@@ -25,7 +25,7 @@ class DnsOptions(base.Options):
     record_type: str = Field(default="A", description="A, AAAA, CNAME, MX, TXT, SRV, NS, ...")
     nameserver: str | None = Field(default=None, description="IP address of the server to ask (default: system)")
     port: int = Field(default=53, ge=1, le=65535, description="port of the nameserver")
-    transport: Literal["udp", "tcp"] = "udp"
+    transport: Literal["udp", "tcp"] = Field(default="udp", description="ask over UDP or TCP")
     expected: list[str] = Field(
         default_factory=list, description="answers that must all be present (in zone-file text form)")
     exact: bool = Field(default=False, description="the answers must be exactly the expected ones")

@@ -64,7 +64,9 @@ async def run(target: str, options: ElasticsearchOptions, deadline: Deadline) ->
         raise TargetError("GET /_cluster/health did not answer a JSON object with a status") from None
     measurements = {key: float(health[key]) for key in _NUMBERS if isinstance(health.get(key), (int, float))}
     measurements["latency_s"] = latency
-    status = _STATUS.get(colour, Status.FAIL)
+    if colour not in _STATUS:
+        raise TargetError(f"GET /_cluster/health answered an unknown status {colour[:40]!r}")
+    status = _STATUS[colour]
     output = (f"cluster {health.get('cluster_name', '?')} is {colour}: {health.get('number_of_nodes', '?')} nodes, "
               f"{health.get('active_shards', '?')} active and {health.get('unassigned_shards', '?')} unassigned shards")
     return CheckResult(status, output, observed_value=colour, observed_unit="status", measurements=measurements)

@@ -38,8 +38,8 @@ class HttpOptions(TlsClientOptions):
     latency_warn_s: float | None = Field(default=None, gt=0, description="warn when the request is slower")
     cert_expiry_warn_days: float | None = Field(
         default=None, gt=0, description="warn when the HTTPS certificate expires within this many days")
-    follow_redirects: bool = True
-    max_redirects: int = Field(default=5, ge=0, le=20)
+    follow_redirects: bool = Field(default=True, description="follow 301/302/303/307/308 (each hop is timed)")
+    max_redirects: int = Field(default=5, ge=0, le=20, description="fail after this many redirects")
     max_body_bytes: int = Field(default=1 << 20, gt=0, description="read at most this much of the body")
 
     @field_validator("body_regex")

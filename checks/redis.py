@@ -39,7 +39,8 @@ async def run(target: str, options: RedisOptions, deadline: Deadline) -> CheckRe
     """PING ``target`` and read INFO memory/replication/stats, every step bounded by ``deadline``."""
     if not target.startswith(("redis://", "rediss://", "unix://")):
         raise TargetError("target must be a redis://, rediss:// or unix:// URL")
-    timeout = max(deadline.remaining(), 0.001)
+    # redis-py's own timeouts sit behind the deadline, which names the step that hung
+    timeout = deadline.remaining() + 1.0
     extra: dict[str, Any] = {"ssl_ca_certs": options.ca_file} if options.ca_file and target.startswith("rediss") else {}
     client = aioredis.from_url(
         target, socket_timeout=timeout, socket_connect_timeout=timeout,

@@ -12,6 +12,7 @@ Two layers, because neither alone is enough:
 """
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
@@ -32,12 +33,8 @@ _KEY_VALUE = re.compile(
     rf"(?P<head>(?<![a-z0-9_])(?:{_SECRET_KEYS})[\"']?\s*[=:]\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s&,;)}}\]]+)",
     re.IGNORECASE,
 )
-# "Basic" only before something base64-looking with a digit or +/=, so "basic authentication" survives.
-_AUTH_SCHEME = re.compile(
-    r"(?P<head>\b(?:bearer|apikey)\s+)[A-Za-z0-9._~+/=-]{4,}"
-    r"|(?P<basic>\bbasic\s+)(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{6,}={0,2}",
-    re.IGNORECASE,
-)
+_BEARER = re.compile(r"(?P<head>\b(?:bearer|apikey)\s+)[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE)
+_BASIC = re.compile(r"(?P<head>\bbasic\s+)(?P<value>[A-Za-z0-9+/]{4,}={0,2})", re.IGNORECASE)
 _KEY_SHAPES = re.compile(
     r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}"  # Stripe keys
     r"|\bwhsec_[A-Za-z0-9]{8,}"  # Stripe webhook secrets
@@ -53,13 +50,23 @@ def _mask_value(match: re.Match[str]) -> str:
     return f"{match.group('head')}{quote}{MASK}{quote}"
 
 
+def _mask_basic(match: re.Match[str]) -> str:
+    """Mask "Basic <base64 of user:password>", but not the words in "basic authentication required"."""
+    try:
+        decoded = base64.b64decode(match.group("value"), validate=True)
+    except ValueError:
+        return match.group(0)
+    return f"{match.group('head')}{MASK}" if b":" in decoded else match.group(0)
+
+
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every recognisable secret, and every one of ``secrets``, replaced by ``***``."""
     for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     text = _URL_USERINFO.sub(lambda m: f"{m.group('head')}{MASK}@", text)
     text = _KEY_VALUE.sub(_mask_value, text)
-    text = _AUTH_SCHEME.sub(lambda m: f"{m.group('head') or m.group('basic')}{MASK}", text)
+    text = _BEARER.sub(lambda m: f"{m.group('head')}{MASK}", text)
+    text = _BASIC.sub(_mask_basic, text)
     return _KEY_SHAPES.sub(MASK, text)
 
 

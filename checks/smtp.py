@@ -39,7 +39,7 @@ async def run(target: str, options: SmtpOptions, deadline: Deadline) -> CheckRes
     parts = urlsplit(target) if "://" in target else None
     started = time.monotonic()
     client = aiosmtplib.SMTP(
-        hostname=host, port=port, timeout=max(deadline.remaining(), 0.001), use_tls=options.tls == "implicit",
+        hostname=host, port=port, timeout=deadline.remaining() + 1.0, use_tls=options.tls == "implicit",
         start_tls=False, tls_context=client_context(options), local_hostname=options.helo_name)
     try:
         await deadline.run("connect", client.connect())
@@ -49,7 +49,7 @@ async def run(target: str, options: SmtpOptions, deadline: Deadline) -> CheckRes
                 raise TargetError(f"EHLO: {host}:{port} does not offer STARTTLS")
             await deadline.run("STARTTLS", client.starttls(server_hostname=host))
             await deadline.run("EHLO after STARTTLS", client.ehlo())
-        not_after = peer_not_after(client.get_transport_info("sslobject")) if options.tls != "none" else None
+        not_after = peer_not_after(client.get_transport_info("ssl_object")) if options.tls != "none" else None
         if parts is not None and parts.username:
             await deadline.run("AUTH", client.login(unquote(parts.username), unquote(parts.password or "")))
         await deadline.run("NOOP", client.noop())

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from typing import Any
 
 from pydantic import Field, field_validator
 
-from checks.base import CheckResult, Deadline, Status
+from checks.base import CheckResult, Deadline, DeadlineExceeded, Status
 from checks.certificates import TlsClientOptions, client_context, peer_not_after
 from checks.guard import guarded
 from checks.targets import host_port
@@ -56,31 +57,39 @@ async def run(target: str, options: TcpOptions, deadline: Deadline) -> CheckResu
         if options.send is not None:
             writer.write(options.send.encode())
             await deadline.run("send", writer.drain())
-        reply = await _read_until(reader, options, deadline) if options.expect is not None else None
+        reply, timed_out = await _read_until(reader, options, deadline) if options.expect is not None else ("", False)
     finally:
         writer.transport.abort()  # no graceful close: a wedged peer must not hold the check
-    measurements = {"connect_s": connect_s}
-    if reply is not None and not re.search(options.expect or "", reply):
-        return CheckResult(Status.FAIL, f"reply {reply[:80]!r} does not match /{options.expect}/",
-                           observed_value=connect_s, observed_unit="s", measurements=measurements,
-                           tls_not_after=not_after)
+    fields: dict[str, Any] = {"observed_value": connect_s, "observed_unit": "s",
+                              "measurements": {"connect_s": connect_s}, "tls_not_after": not_after}
+    if options.expect is not None and not re.search(options.expect, reply):
+        waited = f" (waited {deadline.timeout_s:g}s for more)" if timed_out else ""
+        return CheckResult(Status.FAIL, f"reply {reply[:80]!r} does not match /{options.expect}/{waited}", **fields)
     what = f"connected{' with TLS' if options.tls else ''} in {connect_s * 1000:.1f} ms"
-    if reply is not None:
+    if options.expect is not None:
         what += f"; reply matches /{options.expect}/"
-    return CheckResult(Status.PASS, what, observed_value=connect_s, observed_unit="s",
-                       measurements=measurements, tls_not_after=not_after)
+    return CheckResult(Status.PASS, what, **fields)
 
 
-async def _read_until(reader: asyncio.StreamReader, options: TcpOptions, deadline: Deadline) -> str:
-    """What the server sent until it matches ``expect``, closes, or sends ``max_read_bytes``."""
+async def _read_until(reader: asyncio.StreamReader, options: TcpOptions, deadline: Deadline) -> tuple[str, bool]:
+    """What the server sent until it matches ``expect``, closes, or sends ``max_read_bytes``.
+
+    The flag tells whether the deadline struck first; with nothing received at all that is a plain
+    timeout (DeadlineExceeded), with a partial reply the reply is judged as it is.
+    """
     pattern = re.compile(options.expect or "")
     received = b""
-    async with deadline.step("read"):
-        while len(received) < options.max_read_bytes:
-            chunk = await reader.read(4096)
-            if not chunk:
-                break
-            received += chunk
-            if pattern.search(received.decode("utf-8", errors="replace")):
-                break
-    return received.decode("utf-8", errors="replace")
+    try:
+        async with deadline.step("read"):
+            while len(received) < options.max_read_bytes:
+                chunk = await reader.read(4096)
+                if not chunk:
+                    break
+                received += chunk
+                if pattern.search(received.decode("utf-8", errors="replace")):
+                    break
+    except DeadlineExceeded:
+        if not received:
+            raise
+        return received.decode("utf-8", errors="replace"), True
+    return received.decode("utf-8", errors="replace"), False

@@ -58,7 +58,7 @@ class RoutesHandler(BaseHTTPRequestHandler):
         elif url.path == "/auth":
             ok = self.headers.get("Authorization") == f"Bearer {BEARER}"
             self._send(200 if ok else 401, b"welcome" if ok else b"who are you")
-        elif len(parts) == 3 and parts[1:] == ["_cluster", "health"]:
+        elif len(parts) == 3 and parts[0] in ("green", "yellow", "red") and parts[1:] == ["_cluster", "health"]:
             doc = {"cluster_name": "fake", "status": parts[0], "number_of_nodes": 3, "active_shards": 10,
                    "unassigned_shards": 0 if parts[0] == "green" else 4}
             self._send(200, json.dumps(doc).encode(), "application/json")

@@ -10,8 +10,8 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from tests.support.services import PG_BIN, PostgresCluster, free_port
 

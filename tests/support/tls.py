@@ -49,7 +49,7 @@ class TestPki:
 
 def days_from_now(days: float) -> dt.datetime:
     """A UTC datetime ``days`` from now (negative: in the past)."""
-    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=days)
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
 
 
 def test_pki(directory: Path) -> TestPki:
