@@ -119,6 +119,10 @@ class HealthAgent:
                 tls_not_after=last.tls_not_after if last else None))
         return out
 
+    def next_stale_at(self) -> float:
+        """The earliest moment a check's view can turn stale with no new result (for render caches)."""
+        return min((state.stale_at() for state in self.states.values()), default=float("inf"))
+
     def groups(self) -> set[str]:
         return {group for spec in self.specs.values() for group in spec.config.groups}
 

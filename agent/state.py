@@ -89,12 +89,16 @@ class CheckState:
             return f"failing {self.failures}/{self.failure_threshold} runs: {last.output}"
         return last.output
 
+    def stale_at(self) -> float:
+        """When the current result (or the wait for the first one) turns stale."""
+        last = self.last
+        return (last.finished_at if last is not None else self.created_at) + STALE_FACTOR * self.interval_s
+
     def view(self, now: float | None = None) -> CheckView:
         """The reported state at ``now``, with the stale rule applied."""
         now = self._clock() if now is None else now
         last = self.last
-        reference = last.finished_at if last is not None else self.created_at
-        stale = now - reference > STALE_FACTOR * self.interval_s
+        stale = now > self.stale_at()
         if stale:
             state, output = Status.FAIL.value, "stale"
         elif last is None:
