@@ -54,6 +54,8 @@ class ElasticsearchConfig(_Strict):
     # auto: data streams on Elasticsearch 8/9, daily indices on OpenSearch-compatible servers.
     mode: Literal["auto", "data_stream", "daily_index"] = "auto"
     namespace: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_]{0,99}$")
+    # false: fields the template does not map stay in _source but are not indexed (cheaper, no mapping growth).
+    index_unmapped_fields: bool = True
     ilm: IlmConfig = Field(default_factory=IlmConfig)
     request_timeout_s: float = Field(default=30.0, gt=0)
     # gzip level of bulk bodies: 1 costs a fraction of the default 9's CPU for most of its saving on JSON.

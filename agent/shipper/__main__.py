@@ -1,0 +1,28 @@
+"""``python -m agent.shipper --config F [--until-caught-up]``: the shipper without the rest of the agent."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from agent.shipper.run import ShipperConfigError, load_shipper_config, ship_forever, ship_until_caught_up
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent.shipper", description=__doc__)
+    parser.add_argument("--config", required=True, help="agent YAML (its shipper: section) or shipper YAML")
+    parser.add_argument("--until-caught-up", action="store_true", help="ship what is there, then exit")
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        config = load_shipper_config(args.config)
+    except ShipperConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return asyncio.run(ship_until_caught_up(config) if args.until_caught_up else ship_forever(config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
