@@ -32,7 +32,7 @@ async def cancel(conn: Conn, booking: dict[str, Any], actor: Actor, gateway: Str
     """Cancel a pending or confirmed booking, refunding a paid one by the refund table."""
     require_role_on(actor, "renter", "host")
     check_transition(booking["status"], BookingStatus.CANCELLED)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     pct: int | None = None
     amount = 0
     refund_id: str | None = None
@@ -66,7 +66,7 @@ async def approve(conn: Conn, booking: dict[str, Any], actor: Actor) -> None:
     if booking["status"] != BookingStatus.PENDING or booking["approved_at"] is not None:
         # Approving twice, or anything not pending, is a conflict with the current state.
         raise TransitionNotAllowed(BookingStatus(booking["status"]), BookingStatus.PENDING)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     await repo.update_booking(conn, booking["id"], approved_at=now)
     await repo.record_event(conn, booking_id=booking["id"], from_status="pending", to_status="pending",
                             actor_id=actor.user_id, actor_role=actor.role, note="approved by host")
@@ -84,7 +84,7 @@ async def check_in(conn: Conn, booking: dict[str, Any], actor: Actor, now: dt.da
     """The host hands the car over: confirmed → active, not before the start date on the island."""
     require_role_on(actor, "host")
     check_transition(booking["status"], BookingStatus.ACTIVE)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     start_day = pickup_at(booking["start_date"], booking["timezone"]).replace(hour=0, minute=0)
     if now < start_day:
         raise APIError(409, f"check-in opens on the start date ({booking['start_date'].isoformat()})",

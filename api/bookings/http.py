@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import Request
 
@@ -14,8 +15,8 @@ from api.bookings.states import TransitionNotAllowed
 from api.cache import invalidate_vehicle
 from api.db import Conn
 from api.errors import APIError
-from api.payments.gateway import InvalidPaymentMethod, PaymentDeclined, PaymentProviderError
 from api.payments.checkout import declined_error
+from api.payments.gateway import InvalidPaymentMethod, PaymentDeclined, PaymentProviderError
 
 
 async def locked_for(conn: Conn, booking_id: int, user_id: int, role: str) -> tuple[dict[str, Any], Actor]:

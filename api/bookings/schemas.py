@@ -105,7 +105,7 @@ class PayIn(BaseModel):
     card: CardIn | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "PayIn":
+    def _exactly_one(self) -> PayIn:
         if (self.payment_method is None) == (self.card is None):
             raise ValueError("send exactly one of payment_method or card")
         return self

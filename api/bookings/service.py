@@ -65,7 +65,7 @@ def booking_not_found() -> APIError:
 
 def island_today(timezone: str, now: dt.datetime | None = None) -> dt.date:
     """Today's date on the island's clock."""
-    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(ZoneInfo(timezone)).date()
+    return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone)).date()
 
 
 def validate_stay(start: dt.date, end: dt.date, vehicle: dict[str, Any], today: dt.date) -> int:
@@ -109,7 +109,7 @@ async def create_booking(conn: Conn, *, renter_id: int, vehicle_id: int, start: 
         raise field_error("body.vehicle_id", "you cannot book your own vehicle", status=409)
     nights = validate_stay(start, end, vehicle, island_today(vehicle["timezone"]))
     breakdown = price(repo.rates_of(vehicle), nights, delivery)
-    expires_at = dt.datetime.now(dt.timezone.utc) + payment_window
+    expires_at = dt.datetime.now(dt.UTC) + payment_window
     async with conn.transaction():
         try:
             booking_id = await repo.insert_booking(conn, vehicle=vehicle, renter_id=renter_id, start=start,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -48,7 +49,7 @@ async def _claim(conn: Conn, target: BookingStatus, now: dt.datetime) -> list[in
 
 async def sweep_once(conn: Conn, now: dt.datetime | None = None) -> list[Transition]:
     """One pass over the three date-driven transitions; returns what it changed (committed)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     done: list[Transition] = []
     for target in (BookingStatus.EXPIRED, BookingStatus.ACTIVE, BookingStatus.COMPLETED):
         async with conn.transaction():
@@ -64,13 +65,13 @@ async def run_sweeper(pool: AsyncConnectionPool, interval_s: float,
     """Sweep every ``interval_s`` seconds until cancelled; a failed pass is logged and retried next time."""
     while True:
         try:
-            async with pool.connection() as conn:
-                transitions = await sweep_once(conn)
+            async with pool.connection() as conn:  # the pool's connections return dict rows (api.db)
+                transitions = await sweep_once(cast(Conn, conn))
             await announce(transitions, invalidate_vehicle)
             if transitions:
                 log.info("booking sweeper moved %d booking(s)", len(transitions))
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the next pass retries; an outage must not kill the task
+        except Exception:
             log.exception("booking sweeper pass failed")
         await asyncio.sleep(interval_s)

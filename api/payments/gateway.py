@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
+from stripe.params import PaymentIntentCreateParams, PaymentMethodCreateParams, RefundCreateParams
 
 from exporters import instruments
 
@@ -75,7 +76,8 @@ class StripeGateway:
         clients send a PaymentMethod id created by Stripe.js, so card numbers never reach the API)."""
         with instruments.outgoing_call("stripe", "payment_method.create") as call:
             try:
-                pm = await self._client.v1.payment_methods.create_async({"type": "card", "card": card})
+                params = PaymentMethodCreateParams(type="card", card=card)  # type: ignore[typeddict-item]
+                pm = await self._client.v1.payment_methods.create_async(params)
             except stripe.CardError as exc:
                 call["outcome"] = "declined"
                 raise _declined(exc) from None
@@ -90,8 +92,8 @@ class StripeGateway:
     async def charge(self, *, amount_cents: int, payment_method: str, idempotency_key: str,
                      metadata: dict[str, str]) -> ChargeResult:
         """Create and confirm one PaymentIntent; raise PaymentDeclined when the card is refused."""
-        params: dict[str, Any] = {"amount": amount_cents, "currency": self.currency,
-                                  "payment_method": payment_method, "confirm": True, "metadata": metadata}
+        params = PaymentIntentCreateParams(amount=amount_cents, currency=self.currency,
+                                           payment_method=payment_method, confirm=True, metadata=metadata)
         with instruments.outgoing_call("stripe", "payment_intent.create") as call:
             try:
                 intent = await self._client.v1.payment_intents.create_async(
@@ -111,7 +113,7 @@ class StripeGateway:
     async def refund(self, *, intent_id: str, amount_cents: int, idempotency_key: str,
                      metadata: dict[str, str]) -> RefundResult:
         """Refund ``amount_cents`` of a succeeded PaymentIntent."""
-        params: dict[str, Any] = {"payment_intent": intent_id, "amount": amount_cents, "metadata": metadata}
+        params = RefundCreateParams(payment_intent=intent_id, amount=amount_cents, metadata=metadata)
         with instruments.outgoing_call("stripe", "refund.create") as call:
             try:
                 refund = await self._client.v1.refunds.create_async(params, {"idempotency_key": idempotency_key})

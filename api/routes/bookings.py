@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from api.auth.deps import CurrentUser, require_role
 from api.auth.tokens import Principal
-from api.bookings import actions, repository as repo, service
+from api.bookings import actions, service
+from api.bookings import repository as repo
 from api.bookings.http import after_commit, domain_errors, locked_for
-from api.bookings.states import BookingStatus
 from api.bookings.schemas import MAX_ID, BookingOut, BookingPage, QuoteOut, ReasonIn, StayIn, booking_out
+from api.bookings.states import BookingStatus
 from api.db import DbConn
 from api.errors import ErrorEnvelope, field_error
 from api.payments.deps import Gateway

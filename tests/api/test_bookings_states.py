@@ -3,7 +3,8 @@ import itertools
 
 import pytest
 
-from api.bookings.states import ALLOWED_TRANSITIONS, BookingStatus as S, TransitionNotAllowed, check_transition
+from api.bookings.states import ALLOWED_TRANSITIONS, TransitionNotAllowed, check_transition
+from api.bookings.states import BookingStatus as S
 
 ALLOWED = {
     (S.PENDING, S.CONFIRMED), (S.CONFIRMED, S.ACTIVE), (S.ACTIVE, S.COMPLETED),

@@ -58,11 +58,10 @@ async def test_confirmed_becomes_active_then_completed_by_the_clock(client, fact
 async def test_locked_booking_is_skipped_until_released(client, factory, conn, settings):
     booking = await book(client, await factory.renter(), await factory.vehicle())
     later = dt.datetime.fromisoformat(booking["expires_at"]) + dt.timedelta(minutes=1)
-    async with await psycopg.AsyncConnection.connect(settings.database_url) as holder:
-        async with holder.transaction():
-            await holder.execute("SELECT 1 FROM bookings WHERE id = %s FOR UPDATE", (booking["id"],))
-            skipped = await sweep_once(conn, now=later)  # would block forever without SKIP LOCKED
-            assert booking["id"] not in [t.booking_id for t in skipped]
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as holder, holder.transaction():
+        await holder.execute("SELECT 1 FROM bookings WHERE id = %s FOR UPDATE", (booking["id"],))
+        skipped = await sweep_once(conn, now=later)  # would block forever without SKIP LOCKED
+        assert booking["id"] not in [t.booking_id for t in skipped]
     assert await status(factory, booking["id"]) == "pending"
     await sweep_once(conn, now=later)
     assert await status(factory, booking["id"]) == "expired"

@@ -94,8 +94,7 @@ async def test_provider_down_is_502_and_booking_unchanged(client, factory, make_
     from tests.support.services import free_port
 
     _, renter, b = booking
-    async with make_app(stripe_api_base=f"http://127.0.0.1:{free_port()}") as broken:
-        async with asgi_client(broken) as c:
-            error = assert_error(await pay(c, renter, b["id"]), 502)
+    async with make_app(stripe_api_base=f"http://127.0.0.1:{free_port()}") as broken, asgi_client(broken) as c:
+        error = assert_error(await pay(c, renter, b["id"]), 502)
     assert error["code"] == "payment_provider_error"
     assert (await client.get(f"/v1/bookings/{b['id']}", headers=renter.headers)).json()["status"] == "pending"
