@@ -9,12 +9,12 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from agent.config import ConfigError, LoadedConfig, load_config
 from agent.runner import run_check
-from checks.base import CheckResult, Status
+from checks.base import CheckResult
 
 DEFAULT_CONFIG = os.environ.get("AGENT_CONFIG", str(Path(__file__).with_name("default.yaml")))
 EXIT_CONFIG = 3

@@ -5,7 +5,8 @@ Endpoints only ever read ``HealthAgent.views()``; nothing a caller does makes a 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler

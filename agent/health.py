@@ -7,9 +7,10 @@ A check with no result yet counts as failing: nothing is known to be healthy bef
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from agent.config import CheckSpec
 from agent.state import UNKNOWN, CheckView
@@ -49,7 +50,7 @@ def aggregate(views: Iterable[CheckView], specs: Mapping[str, CheckSpec]) -> Ver
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _entry(view: CheckView, spec: CheckSpec, details: bool, now: float) -> dict[str, Any]:

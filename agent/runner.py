@@ -39,7 +39,7 @@ async def run_check(spec: CheckSpec) -> CheckResult:
     except (TimeoutError, DeadlineExceeded) as exc:
         step = f" during {exc.step}" if isinstance(exc, DeadlineExceeded) else ""
         return CheckResult(Status.FAIL, f"timed out after {timeout:g} s{step}", duration_s=time.monotonic() - started)
-    except Exception as exc:  # a bug in a check must not stop the agent; report it as the check's failure
+    except Exception as exc:  # noqa: BLE001 -- a bug in a check must not stop the agent: it is that check's failure
         message = _scrub(f"{type(exc).__name__}: {exc}")
         return CheckResult(Status.FAIL, f"check raised {message}", duration_s=time.monotonic() - started)
     if not result.duration_s:

@@ -9,8 +9,8 @@ event loop, each bounded by its own deadline, so a hung check only ever occupies
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -23,7 +23,7 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 def build_scheduler() -> AsyncIOScheduler:
     """A scheduler for the running event loop, on UTC."""
-    return AsyncIOScheduler(timezone=timezone.utc)
+    return AsyncIOScheduler(timezone=UTC)
 
 
 def add_interval_job(scheduler: AsyncIOScheduler, job_id: str, func: Callable[[], Awaitable[None]],
@@ -31,10 +31,10 @@ def add_interval_job(scheduler: AsyncIOScheduler, job_id: str, func: Callable[[]
     """Run ``func`` now and then every ``interval_s`` (+ up to ``jitter_s``), never two at once."""
     scheduler.add_job(
         func,
-        trigger=IntervalTrigger(seconds=interval_s, jitter=jitter_s or None, timezone=timezone.utc),
+        trigger=IntervalTrigger(seconds=interval_s, jitter=jitter_s or None, timezone=UTC),
         id=job_id,
         name=job_id,
-        next_run_time=datetime.now(timezone.utc),
+        next_run_time=datetime.now(UTC),
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,

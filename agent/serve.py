@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
-from typing import AsyncIterator
 
 import prometheus_client
 import structlog

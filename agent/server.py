@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -81,7 +82,7 @@ def build_app(agent: HealthAgent) -> Starlette:
         details = is_authorized(request, agent)
 
         def render(now: float) -> tuple[int, bytes]:
-            views = agent.views(now).values()
+            views = list(agent.views(now).values())
             if group is not None:
                 views = [v for v in views if group in agent.specs[v.name].config.groups]
             code, body = health_document(views, agent.specs, details, now)

@@ -152,7 +152,7 @@ checks:
 def fifty_checks_config(work: Path, dsn: str, count: int) -> Path:
     kinds = [
         ("postgres", dsn), ("redis", "redis://127.0.0.1:6379/0"), ("tcp", "127.0.0.1:6379"), ("disk", str(work)),
-        ("http", f"http://127.0.0.1:{{port}}/livez"),
+        ("http", "http://127.0.0.1:{port}/livez"),
     ]
     lines = ["checks:"]
     for i in range(count):

@@ -13,7 +13,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import orjson
@@ -91,7 +91,7 @@ class AgentHealthRelay:
 
 def unreachable_answer() -> _Answer:
     """warn (200) with a failing ``agent:reachability`` check; no detail, the log has it."""
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     body = {
         "status": "warn",
         "serviceId": "island-api",

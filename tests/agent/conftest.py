@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import textwrap
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def island_agent(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "agent.cli", *args], check=False, capture_output=True, text=True,
                           timeout=60, cwd=REPO)
 
 

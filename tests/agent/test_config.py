@@ -108,9 +108,9 @@ def test_escaped_dollar_stays_literal(tmp_path: Path) -> None:
 def test_cli_validate_exit_codes(tmp_path: Path) -> None:
     bad = write_config(tmp_path, "checks:\n  a: {type: nope_type, interval: 1, timeout: 3}\n", "bad.yaml")
     run = subprocess.run([sys.executable, "-m", "agent.cli", "validate", "--config", str(bad)],
-                         capture_output=True, text=True, timeout=60)
+                         check=False, capture_output=True, text=True, timeout=60)
     assert run.returncode == 1
     assert f"{bad}: checks.a.timeout: must be less than the interval" in run.stderr
     missing = subprocess.run([sys.executable, "-m", "agent.cli", "validate", "--config", str(tmp_path / "none.yaml")],
-                             capture_output=True, text=True, timeout=60)
+                             check=False, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "none.yaml: cannot read the file" in missing.stderr

@@ -1,8 +1,8 @@
 """The agent's HTTP endpoints over a real socket: health+json, groups, details, readyz, livez, metrics."""
 from __future__ import annotations
 
+import asyncio
 import shutil
-import subprocess
 
 from tests.agent.conftest import TOKEN, RunningAgent, serve_agent
 
@@ -127,5 +127,7 @@ async def test_metrics_names_and_promtool(agent_config, tmp_path) -> None:
     assert 'agent_check_duration_seconds_bucket{check="db",le="0.001",type="fixed"}' in text
     promtool = shutil.which("promtool")
     assert promtool, "promtool missing: run `make test` (installs Debian's prometheus package)"
-    lint = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
-    assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint.stdout + lint.stderr
+    lint = await asyncio.create_subprocess_exec(promtool, "check", "metrics", stdin=asyncio.subprocess.PIPE,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(lint.communicate(text.encode()), 30)
+    assert lint.returncode == 0 and not out.strip() and not err.strip(), (out + err).decode()

@@ -1,8 +1,8 @@
 """Flap thresholds, bounded history and the stale rule of one check's state (pure, with a fake clock)."""
 from __future__ import annotations
 
-from checks.base import CheckResult, Status
 from agent.state import CheckState
+from checks.base import CheckResult, Status
 
 
 class Clock:
