@@ -9,52 +9,43 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-import redis.asyncio as aioredis
 from pydantic import Field
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
-from checks import base
 from checks.base import CheckResult, Deadline, Status
-from checks.guard import TargetError, guarded
+from checks.certificates import TlsClientOptions, client_context
+from checks.guard import guarded
+from checks.resp import RespConnection, RespError, parse_info, parse_url
 
 
-class RedisOptions(base.Options):
-    """Options of the ``redis`` check."""
+class RedisOptions(TlsClientOptions):
+    """Options of the ``redis`` check (``ca_file``/``insecure`` apply to rediss:// targets)."""
 
     memory_warn_ratio: float = Field(
         default=0.9, gt=0, le=1, description="warn when used_memory / maxmemory reaches this (if maxmemory set)")
     expected_role: Literal["master", "slave"] | None = Field(
         default=None, description="fail when INFO replication reports another role")
     latency_warn_s: float | None = Field(default=None, gt=0, description="warn when PING is slower (seconds)")
-    ca_file: str | None = Field(default=None, description="CA bundle for rediss:// targets")
 
 
 Options = RedisOptions  # the name every check module exposes
 
 
-@guarded(RedisError)
+@guarded(RespError)
 async def run(target: str, options: RedisOptions, deadline: Deadline) -> CheckResult:
-    """PING ``target`` and read INFO memory/replication/stats, every step bounded by ``deadline``."""
-    if not target.startswith(("redis://", "rediss://", "unix://")):
-        raise TargetError("target must be a redis://, rediss:// or unix:// URL")
-    # redis-py's own timeouts sit behind the deadline, which names the step that hung
-    timeout = deadline.remaining() + 1.0
-    extra: dict[str, Any] = {"ssl_ca_certs": options.ca_file} if options.ca_file and target.startswith("rediss") else {}
-    client = aioredis.from_url(
-        target, socket_timeout=timeout, socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),  # a probe reports the first failure; retries would hide it
-        single_connection_client=True, **extra)
+    """PING ``target`` and read INFO (memory, replication, stats, clients), each step bounded by ``deadline``."""
+    address = parse_url(target)
+    context = client_context(options) if address.tls else None
+    connection = await deadline.run("connect", RespConnection.open(address, context))
     try:
-        await deadline.run("connect", client.initialize())
         started = time.monotonic()
-        await deadline.run("PING", client.ping())
+        pong = await deadline.run("PING", connection.command("PING"))
         latency = time.monotonic() - started
-        info = await deadline.run("INFO", client.info("memory", "replication", "stats", "clients"))
+        if pong != "PONG":
+            raise RespError(f"PING answered {pong!r}")
+        raw = await deadline.run("INFO", connection.command("INFO"))  # default sections: any Redis version
     finally:
-        await client.aclose()
-    return _result(latency, info, options)
+        connection.close()
+    return _result(latency, parse_info(raw.decode(errors="replace")), options)
 
 
 def _result(latency: float, info: dict[str, Any], options: RedisOptions) -> CheckResult:

@@ -1,9 +1,15 @@
 """The redis check against a throwaway redis-server (maxmemory 4mb)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from checks import redis
 from checks.base import Deadline, Status
-from tests.support.services import free_port
+from tests.support.services import ManagedProcess, free_port
+
+PASSWORD = "R3dis-Pa55-for-tests"
 
 
 async def test_pass_reports_ping_memory_and_role(redis_url: str) -> None:
@@ -36,3 +42,28 @@ async def test_refused_fails_without_password() -> None:
 async def test_not_a_redis_url_fails_clearly() -> None:
     result = await redis.run("127.0.0.1:6379", redis.Options(), Deadline(2))
     assert result.status is Status.FAIL and "redis://" in result.output
+
+
+@pytest.fixture(scope="module")
+def protected_port() -> Iterator[int]:
+    """A throwaway redis-server with requirepass."""
+    port = free_port()
+    server = ManagedProcess(argv=["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no", "--requirepass", PASSWORD], port=port)
+    server.start()
+    try:
+        yield server.port
+    finally:
+        server.stop()
+
+
+async def test_auth_and_database_selection(protected_port: int) -> None:
+    good = await redis.run(f"redis://:{PASSWORD}@127.0.0.1:{protected_port}/3", redis.Options(), Deadline(2))
+    assert good.status is Status.PASS, good.output
+    wrong = await redis.run(f"redis://:not-{PASSWORD}@127.0.0.1:{protected_port}/0", redis.Options(), Deadline(2))
+    assert wrong.status is Status.FAIL and wrong.output.startswith("connect: WRONGPASS")
+    assert PASSWORD not in wrong.output
+    missing = await redis.run(f"redis://127.0.0.1:{protected_port}/0", redis.Options(), Deadline(2))
+    assert missing.status is Status.FAIL and "NOAUTH" in missing.output
+    no_db = await redis.run(f"redis://:{PASSWORD}@127.0.0.1:{protected_port}/99", redis.Options(), Deadline(2))
+    assert no_db.status is Status.FAIL and "DB index is out of range" in no_db.output
