@@ -11,11 +11,12 @@ answers 402, so the record survives the error response.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from api.bookings import repository as repo
-from api.bookings.service import Actor, Transition, apply_transition
+from api.bookings.service import SYSTEM, Actor, Transition, apply_transition
 from api.bookings.states import BookingStatus, check_transition
 from api.db import Conn
 from api.errors import APIError
@@ -25,7 +26,8 @@ from exporters import instruments
 
 @dataclass(frozen=True, slots=True)
 class PaymentOutcome:
-    """What one pay request achieved: a confirmation, or the refusal to answer once committed."""
+    """What one pay request achieved: a transition (confirmed, or expired), and/or the refusal to answer
+    once the transaction committed."""
 
     transition: Transition | None
     payment_status: str
@@ -43,6 +45,12 @@ async def pay(conn: Conn, booking: dict[str, Any], actor: Actor, gateway: Stripe
     if actor.role != "renter":
         raise APIError(403, "only the renter of this booking may pay for it")
     check_transition(booking["status"], BookingStatus.CONFIRMED)
+    if booking["expires_at"] is not None and booking["expires_at"] <= dt.datetime.now(dt.UTC):
+        # The sweeper has not got to it yet: expire it now rather than take money for a released car.
+        expired = await apply_transition(conn, booking, BookingStatus.EXPIRED, SYSTEM, note="payment window over")
+        return PaymentOutcome(expired, booking["payment_status"] or "none", APIError(
+            409, "booking expired: its payment window is over", code="invalid_transition",
+            extra={"current_status": BookingStatus.EXPIRED.value}))
     attempt = await repo.count_charges(conn, booking["id"]) + 1
     key = f"booking-{booking['id']}-charge-{attempt}"
     try:

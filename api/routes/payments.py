@@ -34,9 +34,9 @@ async def pay(booking_id: BookingId, body: PayIn, user: CurrentUser, conn: DbCon
             booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
             outcome = await checkout.pay(conn, booking, actor, gateway, payment_method=body.payment_method,
                                          card=card)
-    if outcome.error is not None:
-        raise outcome.error  # after commit: the failed attempt stays recorded
     await after_commit(request, outcome.transition)
+    if outcome.error is not None:
+        raise outcome.error  # after commit: a declined attempt or an expiry stays recorded
     row = await repo.get_booking(conn, booking_id)
     assert row is not None
     return booking_out(row)

@@ -98,3 +98,12 @@ async def test_provider_down_is_502_and_booking_unchanged(client, factory, make_
         error = assert_error(await pay(c, renter, b["id"]), 502)
     assert error["code"] == "payment_provider_error"
     assert (await client.get(f"/v1/bookings/{b['id']}", headers=renter.headers)).json()["status"] == "pending"
+
+
+async def test_overdue_booking_expires_instead_of_charging(client, factory, booking):
+    _, renter, b = booking
+    await factory.sql("UPDATE bookings SET expires_at = now() - interval '1 second' WHERE id = %s", (b["id"],))
+    error = assert_error(await pay(client, renter, b["id"]), 409)
+    assert error["current_status"] == "expired"
+    assert (await client.get(f"/v1/bookings/{b['id']}", headers=renter.headers)).json()["status"] == "expired"
+    assert await factory.sql("SELECT count(*) FROM payments WHERE booking_id = %s", (b["id"],)) == [(0,)]

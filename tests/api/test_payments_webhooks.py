@@ -121,3 +121,27 @@ async def test_localstripe_delivers_a_verifiable_webhook(client, factory, live_a
                     break
                 await asyncio.sleep(0.1)
     assert rows == [(intent,)]
+
+
+async def test_payment_for_a_released_booking_is_refunded_in_full(client, factory, localstripe_url, pending):
+    """The money arrives (e.g. after 3-D Secure) once the booking was cancelled: it all goes back."""
+    from api.payments.gateway import StripeGateway
+
+    renter, booking = pending
+    assert (await client.post(f"/v1/bookings/{booking['id']}/cancel", headers=renter.headers)).status_code == 200
+    gateway = StripeGateway("sk_test_12345", localstripe_url)
+    charge = await gateway.charge(amount_cents=booking["price"]["total_cents"], payment_method="pm_card_visa",
+                                  idempotency_key=evt(), metadata={"booking_id": str(booking["id"])})
+    event = intent_event(evt(), "payment_intent.succeeded", booking)
+    event["data"]["object"]["id"] = charge.intent_id
+    body, headers = signed(event)
+    assert (await client.post(URL, content=body, headers=headers)).json()["outcome"] == "processed"
+    after = await status_of(client, renter, booking)
+    assert (after["status"], after["payment_status"], after["refund_cents"]) == (
+        "cancelled", "refunded", booking["price"]["total_cents"])
+    refunds = await factory.sql("SELECT provider_id, amount_cents FROM payments WHERE booking_id = %s AND "
+                                "kind = 'refund'", (booking["id"],))
+    assert [r[1] for r in refunds] == [booking["price"]["total_cents"]]
+    async with httpx.AsyncClient() as raw:
+        refund = (await raw.get(f"{localstripe_url}/v1/refunds/{refunds[0][0]}", auth=("sk_test_12345", ""))).json()
+    assert refund["payment_intent"] == charge.intent_id and refund["amount"] == booking["price"]["total_cents"]
