@@ -18,20 +18,15 @@ import datetime as dt
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import httpx
 from websockets.asyncio.client import connect
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from api.migrate import apply_migrations  # noqa: E402
-from api.settings import load_settings  # noqa: E402
-from tests.api.support import Factory, live_api_process, settings_env  # noqa: E402
-from tests.support.services import redis_server, redis_url, temp_database  # noqa: E402
+from api.migrate import apply_migrations
+from api.settings import load_settings
+from tests.api.support import Factory, live_api_process, settings_env
+from tests.support.services import redis_server, redis_url, temp_database
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100"))
