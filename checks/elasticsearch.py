@@ -6,15 +6,15 @@ cluster status; measurements: nodes, shard counts and the request latency.
 """
 from __future__ import annotations
 
+import json
 import time
-from typing import Any
 
-import httpx
 from pydantic import Field, SecretStr
 
 from checks.base import CheckResult, Deadline, Status
 from checks.certificates import TlsClientOptions, client_context
 from checks.guard import TargetError, guarded
+from checks.http_request import HTTP_ERRORS, HttpUrl, basic_auth, new_pool, send
 
 _STATUS = {"green": Status.PASS, "yellow": Status.WARN, "red": Status.FAIL}
 _NUMBERS = ("number_of_nodes", "number_of_data_nodes", "active_shards", "relocating_shards",
@@ -32,33 +32,25 @@ class ElasticsearchOptions(TlsClientOptions):
 Options = ElasticsearchOptions  # the name every check module exposes
 
 
-def _health_url(target: str) -> httpx.URL:
-    url = httpx.URL(target)
-    if url.scheme not in ("http", "https") or not url.host:
-        raise TargetError(f"target must be the cluster's http:// or https:// URL, got {target!r}")
-    return url.copy_with(path=url.path.rstrip("/") + "/_cluster/health")
-
-
-@guarded(httpx.HTTPError, httpx.InvalidURL)
+@guarded(*HTTP_ERRORS)
 async def run(target: str, options: ElasticsearchOptions, deadline: Deadline) -> CheckResult:
     """Read the cluster health of ``target`` within ``deadline`` and map its colour to a status."""
-    url = _health_url(target)
+    url = HttpUrl.parse(target).with_path("/_cluster/health")
     headers = {"Accept": "application/json"}
-    auth: Any = None
     if options.api_key is not None:
         headers["Authorization"] = f"ApiKey {options.api_key.get_secret_value()}"
     elif options.username is not None:
-        auth = httpx.BasicAuth(options.username, options.password.get_secret_value() if options.password else "")
+        headers["Authorization"] = basic_auth(
+            options.username, options.password.get_secret_value() if options.password else "")
     started = time.monotonic()
-    async with httpx.AsyncClient(verify=client_context(options), trust_env=False,
-                                 timeout=deadline.remaining() + 1.0) as client:
-        response = await deadline.run("GET /_cluster/health", client.get(url, headers=headers, auth=auth))
+    async with new_pool(client_context(options)) as pool:
+        response = await send(pool, "GET", url, deadline, headers=headers, step="GET /_cluster/health")
     latency = time.monotonic() - started
-    if response.status_code != 200:
-        reason = response.text[:200].strip()
-        raise TargetError(f"GET /_cluster/health answered HTTP {response.status_code}: {reason}")
+    if response.status != 200:
+        reason = response.text()[:200].strip()
+        raise TargetError(f"GET /_cluster/health answered HTTP {response.status}: {reason}")
     try:
-        health = response.json()
+        health = json.loads(response.text())
         colour = str(health["status"])
     except (ValueError, KeyError, TypeError):
         raise TargetError("GET /_cluster/health did not answer a JSON object with a status") from None

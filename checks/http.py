@@ -13,13 +13,13 @@ import re
 import time
 from typing import Any
 
-import httpx
 from pydantic import Field, SecretStr, field_validator
 
 from checks.base import CheckResult, Deadline, Status
-from checks.certificates import TlsClientOptions, client_context, peer_not_after
-from checks.guard import TargetError, guarded
+from checks.certificates import TlsClientOptions, client_context
+from checks.guard import guarded
 from checks.http_phases import PhaseRecorder, resolve
+from checks.http_request import HTTP_ERRORS, HttpResponse, HttpUrl, new_pool, send
 
 _REDIRECT_CODES = {301, 302, 303, 307, 308}
 
@@ -56,74 +56,42 @@ class HttpOptions(TlsClientOptions):
 Options = HttpOptions  # the name every check module exposes
 
 
-class _Hop:
-    """What one request of the redirect chain returned."""
-
-    def __init__(self, status: int, location: str | None, body: bytes, charset: str | None,
-                 not_after: float | None) -> None:
-        self.status, self.location, self.body, self.charset, self.not_after = status, location, body, charset, not_after
-
-
-@guarded(httpx.HTTPError, httpx.InvalidURL)
+@guarded(*HTTP_ERRORS)
 async def run(target: str, options: HttpOptions, deadline: Deadline) -> CheckResult:
     """Request ``target`` and judge the final response; every phase is bounded by ``deadline``."""
-    url = httpx.URL(target)
-    if url.scheme not in ("http", "https") or not url.host:
-        raise TargetError(f"target must be an http:// or https:// URL with a host, got {target!r}")
+    url = HttpUrl.parse(target)
     recorder = PhaseRecorder(deadline)
     started = time.monotonic()
     not_after: float | None = None
-    async with httpx.AsyncClient(verify=client_context(options), trust_env=False, follow_redirects=False) as client:
+    headers = dict(options.headers)
+    if options.bearer_token is not None:
+        headers["Authorization"] = f"Bearer {options.bearer_token.get_secret_value()}"
+    method, body = options.method, options.body.encode() if options.body is not None else None
+    async with new_pool(client_context(options)) as pool:
         for redirects in range(options.max_redirects + 1):
+            address = await resolve(url.host, url.port, recorder, deadline)
             try:
-                hop = await _request(client, url, options, recorder, deadline, same_origin=redirects == 0)
+                hop = await send(pool, method, url, deadline, headers=headers, body=body, address=address,
+                                 trace=recorder.trace, max_body_bytes=options.max_body_bytes)
             finally:
                 recorder.close_open_phases()
             not_after = hop.not_after if url.scheme == "https" else not_after
-            if not (options.follow_redirects and hop.status in _REDIRECT_CODES and hop.location):
+            location = hop.headers.get("location")
+            if not (options.follow_redirects and hop.status in _REDIRECT_CODES and location):
                 break
-            url = url.join(hop.location)
+            next_url = url.join(location)
+            if next_url.origin != url.origin:
+                headers.pop("Authorization", None)  # like browsers and curl: credentials stay with their origin
+            url = next_url
+            if hop.status == 303 and method != "HEAD":
+                method, body = "GET", None  # "see other": fetch the other resource, as every client does
         else:
             return _result(Status.FAIL, f"more than {options.max_redirects} redirects", started, recorder, hop,
                            redirects, not_after)
     return _judge(hop, options, started, recorder, redirects, not_after)
 
 
-async def _request(client: httpx.AsyncClient, url: httpx.URL, options: HttpOptions, recorder: PhaseRecorder,
-                   deadline: Deadline, same_origin: bool) -> _Hop:
-    """One request to the resolved address of ``url`` with its own Host header and SNI."""
-    address = await resolve(url.host, url.port or (443 if url.scheme == "https" else 80), recorder, deadline)
-    headers = {"Host": url.netloc.decode("ascii"), "User-Agent": "island-health-check", **options.headers}
-    if options.bearer_token is not None and same_origin:
-        headers["Authorization"] = f"Bearer {options.bearer_token.get_secret_value()}"
-    extensions = {"trace": recorder.trace, "sni_hostname": url.host,
-                  # httpx's own timeouts sit behind the deadline, which names the phase that hung
-                  "timeout": httpx.Timeout(deadline.remaining() + 1.0).as_dict()}
-    request = client.build_request(options.method, url.copy_with(host=address), headers=headers,
-                                   content=options.body, extensions=extensions)
-    async with deadline.step("connect"):
-        response = await client.send(request, stream=True)
-        try:
-            body = await _read_limited(response, options.max_body_bytes)
-            stream = response.extensions.get("network_stream")
-            ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-            return _Hop(response.status_code, response.headers.get("location"), body, response.charset_encoding,
-                        peer_not_after(ssl_object))
-        finally:
-            await response.aclose()
-
-
-async def _read_limited(response: httpx.Response, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]
-
-
-def _judge(hop: _Hop, options: HttpOptions, started: float, recorder: PhaseRecorder, redirects: int,
+def _judge(hop: HttpResponse, options: HttpOptions, started: float, recorder: PhaseRecorder, redirects: int,
            not_after: float | None) -> CheckResult:
     expected = options.expected_status
     if (hop.status not in expected) if expected else not 200 <= hop.status < 300:
@@ -146,11 +114,11 @@ def _judge(hop: _Hop, options: HttpOptions, started: float, recorder: PhaseRecor
     return _result(status, "; ".join([*warnings, summary]), started, recorder, hop, redirects, not_after)
 
 
-def _body_problem(hop: _Hop, options: HttpOptions) -> str | None:
+def _body_problem(hop: HttpResponse, options: HttpOptions) -> str | None:
     """Why the body is not what the options expect, or None."""
     if options.body_regex is None and not options.json_fields:
         return None
-    text = hop.body.decode(hop.charset or "utf-8", errors="replace")
+    text = hop.text()
     if options.body_regex is not None and not re.search(options.body_regex, text):
         return f"body does not match /{options.body_regex}/"
     if options.json_fields:
@@ -180,7 +148,7 @@ def _dig(document: Any, path: str) -> tuple[bool, Any]:
     return True, value
 
 
-def _result(status: Status, output: str, started: float, recorder: PhaseRecorder, hop: _Hop, redirects: int,
+def _result(status: Status, output: str, started: float, recorder: PhaseRecorder, hop: HttpResponse, redirects: int,
             not_after: float | None) -> CheckResult:
     measurements = {f"phase_{phase}_s": seconds for phase, seconds in recorder.seconds.items()}
     measurements.update(status_code=float(hop.status), redirects=float(redirects), body_bytes=float(len(hop.body)))
