@@ -14,6 +14,11 @@ from api.errors import APIError, not_found
 log = structlog.get_logger("api.chat")
 
 
+def _error_fields(exc: BaseException) -> dict[str, str]:
+    """ECS error fields for a log line (the renderer nests dotted names)."""
+    return {"error.type": type(exc).__name__, "error.message": str(exc)}
+
+
 def conversation_channel(fanout: Fanout, conversation_id: int) -> str:
     return fanout.channel(f"conversation:{conversation_id}")
 
@@ -58,5 +63,5 @@ async def post_message(conn: AsyncConnection[Any], fanout: Fanout, conversation_
         await fanout.publish(conversation_channel(fanout, conversation_id), message_frame(outgoing))
     except Exception as exc:  # noqa: BLE001 - the stored message stands; live delivery is best effort
         log.warning("chat message stored but not fanned out", conversation_id=conversation_id,
-                    error_type=type(exc).__name__, error_message=str(exc))
+                    **_error_fields(exc))
     return message

@@ -26,6 +26,11 @@ from exporters import instruments
 log = structlog.get_logger("api.email")
 
 
+def _error_fields(exc: BaseException) -> dict[str, str]:
+    """ECS error fields for a log line (the renderer nests dotted names)."""
+    return {"error.type": type(exc).__name__, "error.message": str(exc)}
+
+
 class Sender(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
@@ -85,7 +90,7 @@ class OutboxWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database may be down: log, wait, try again
-                log.warning("email outbox pass failed", error_type=type(exc).__name__, error_message=str(exc))
+                log.warning("email outbox pass failed", **_error_fields(exc))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.config.poll_interval_s):
                     await self._wake.wait()
@@ -125,9 +130,9 @@ class OutboxWorker:
                                          cap_s=self.config.backoff_cap_s, rng=self.rng)
             await outbox.mark_retry(conn, row.id, delay_s=delay, error=outcome.error)
             log.info("email delivery failed, will retry", outbox_id=row.id, template=row.kind,
-                     attempt=row.attempts, retry_in_s=round(delay, 1), error_message=outcome.error)
+                     attempt=row.attempts, retry_in_s=round(delay, 1), **{"error.message": outcome.error})
         else:
             await outbox.mark_failed(conn, row.id, error=outcome.error)
             log.error("email delivery failed for good", outbox_id=row.id, template=row.kind,
-                      attempts=row.attempts, error_message=outcome.error)
+                      attempts=row.attempts, **{"error.message": outcome.error})
         instruments.email_sent(outcome.kind)
