@@ -12,12 +12,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from exporters import exposition, metrics, tracing
+from exporters import exposition, logs, metrics, tracing
 from exporters.config import TelemetryConfig
 from exporters.logs.processors import error_type_name
 
@@ -87,7 +86,6 @@ class TelemetryMiddleware:
         self.config = config
         self.excluded = config.excluded_paths
         self.series = _Series()
-        self.log = structlog.get_logger("access")
         self.exemplars = exposition.multiprocess_dir() is None  # kept by prometheus_client in one process only
         self._next_refresh = 0.0
 
@@ -261,13 +259,12 @@ class _Request:
             span_context = span.get_span_context()
             fields["trace.id"] = format(span_context.trace_id, "032x")
             fields["span.id"] = format(span_context.span_id, "016x")
-        message = f"{scope['method']} {scope['path']} {self.status}"
+        fields["event"] = f"{scope['method']} {scope['path']} {self.status}"
         if error is not None and isinstance(error, Exception):
-            self.mw.log.error(message, exc_info=error, **fields)
-        elif self.status >= 500:
-            self.mw.log.error(message, **fields)
+            fields["exc_info"] = error
+            logs.emit("error", fields)
         else:
-            self.mw.log.info(message, **fields)
+            logs.emit("error" if self.status >= 500 else "info", fields)
 
     def _end_span(self, route: str | None, error: BaseException | None) -> None:
         span = self.span

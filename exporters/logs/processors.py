@@ -102,43 +102,47 @@ def format_exception_info(logger: Any, method_name: str, event_dict: dict[str, A
     return event_dict
 
 
-_paths: dict[str, tuple[str, ...]] = {}
+# key -> (parent names, leaf name), or None for a key without a dot; computed once per field name.
+_plans: dict[str, tuple[tuple[str, ...], str] | None] = {}
 
 
-def _path(key: str) -> tuple[str, ...]:
-    parts = _paths.get(key)
-    if parts is None:
-        parts = tuple(key.split("."))
-        if len(_paths) < 4096:
-            _paths[key] = parts
-    return parts
+def _plan(key: str) -> tuple[tuple[str, ...], str] | None:
+    if "." not in key:
+        plan = None
+    else:
+        *parents, leaf = key.split(".")
+        plan = (tuple(parents), leaf)
+    if len(_plans) < 4096:
+        _plans[key] = plan
+    return plan
 
 
 def nest_dotted(flat: dict[str, Any], into: dict[str, Any]) -> dict[str, Any]:
     """Add each ``a.b.c`` key of ``flat`` to ``into`` as nested objects; a key whose path is taken by a
     non-object value stays dotted rather than losing either value."""
+    plans = _plans
     for key, value in flat.items():
-        if "." not in key:
+        plan = plans[key] if key in plans else _plan(key)
+        if plan is None:
             existing = into.get(key)
-            if isinstance(existing, dict) and isinstance(value, dict):
+            if type(existing) is dict and type(value) is dict:
                 existing.update(value)
             else:
                 into[key] = value
             continue
-        *parents, leaf = _path(key)
-        node = into
-        for part in parents:
+        node: Any = into
+        for part in plan[0]:
             child = node.get(part)
             if child is None:
                 child = node[part] = {}
-            elif not isinstance(child, dict):
-                node = None  # type: ignore[assignment]
+            elif type(child) is not dict:
+                node = None
                 break
             node = child
         if node is None:
             into[key] = value
         else:
-            node[leaf] = value
+            node[plan[1]] = value
     return into
 
 

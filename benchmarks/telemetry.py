@@ -1,0 +1,221 @@
+"""What the API's telemetry costs in throughput: wrk against the API pinned to one core, each telemetry
+mode against telemetry off, interleaved in one run.
+
+    make bench BENCH=telemetry            # or: .venv/bin/python -m benchmarks.telemetry
+    BENCH_ROUNDS=3 BENCH_SECONDS=4 BENCH_CONNECTIONS=16 ...   (defaults)
+
+One API server per mode runs at once, every one on core 0 (``taskset -c 0``), all idle but the one under
+load; wrk runs on core 1. A round loads every (endpoint, mode) pair once, in an order rotated per round,
+and each ratio is the median over rounds of rps(mode) / rps(off) measured in the same round.
+Endpoints: ``/livez`` (trivial: the benchmark un-excludes it so that it is instrumented), a vehicle
+detail (Redis cache hit) and a search whose ``price_max`` a wrk Lua script randomises (a cache miss and a
+SQL query each time). Modes: full telemetry at 10% sampling, metrics only, full at 100% sampling, and for
+comparison opentelemetry-instrumentation-fastapi's FastAPIInstrumentor at 100% and 10% (with the API's
+own telemetry off). Every traced mode exports over OTLP/HTTP to a sink in this process, as production
+would. Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from api.migrate import apply_migrations  # noqa: E402
+from api.settings import load_settings  # noqa: E402
+from tests.api.support import Factory, settings_env  # noqa: E402
+from tests.support.services import free_port, redis_server, redis_url, temp_database, wait_for_port  # noqa: E402
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+
+MODES: dict[str, dict[str, str]] = {
+    "off": {"ISLAND_TELEMETRY": "off"},
+    "full (10%)": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+    "metrics only": {"ISLAND_TELEMETRY": "metrics"},
+    "full, traces 100%": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0"},
+    "FastAPIInstrumentor 100%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "1.0"},
+    "FastAPIInstrumentor 10%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "0.1"},
+}
+TARGETS = {("full (10%)", "trivial"): 0.75, ("full (10%)", "vehicle detail (hit)"): 0.90,
+           ("full (10%)", "search (miss)"): 0.90, ("metrics only", "*"): 0.93, ("full, traces 100%", "*"): 0.50}
+SEARCH_LUA = """
+request = function()
+  return wrk.format("GET", "/v1/vehicles?price_max=" .. math.random(10000, 9999999))
+end
+"""
+
+
+def otel_instrumented_app() -> Any:
+    """uvicorn factory: the API with its own telemetry off, traced by FastAPIInstrumentor instead."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    from api.app import create_app
+
+    app = create_app()
+    provider = TracerProvider(resource=Resource.create({"service.name": "island-api"}),
+                              sampler=ParentBased(TraceIdRatioBased(float(os.environ["BENCH_OTEL_FASTAPI"]))))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
+    return app
+
+
+class _Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP endpoint that accepts and drops every export."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def otlp_sink() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@contextlib.contextmanager
+def api_server(env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """One API process on core 0; yields its base URL."""
+    port = free_port()
+    if "BENCH_OTEL_FASTAPI" in env:
+        argv = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.telemetry:otel_instrumented_app",
+                "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    else:
+        argv = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    out = open(log_dir / f"stdout-{port}.log", "wb")
+    proc = subprocess.Popen(["taskset", "-c", "0", *argv], env={**os.environ, **env}, cwd=str(REPO),
+                            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=60, proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()
+
+
+def wrk(url: str, script: Path | None = None) -> tuple[float, int]:
+    """Requests/s and non-2xx count of one wrk run on core 1."""
+    argv = ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", url]
+    if script is not None:
+        argv[5:5] = ["-s", str(script)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, int(bad.group(1)) if bad else 0
+
+
+async def seed(base_url: str, database_url: str) -> int:
+    """A host with a few vehicles through the API; returns one vehicle id."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        factory = Factory(client, database_url)
+        host = await factory.host()
+        vehicles = [await factory.vehicle(host, daily_rate_cents=5000 + 100 * i) for i in range(12)]
+        await factory.close()
+        return int(vehicles[0]["id"])
+
+
+def run(database_url: str, redis: str, work: Path) -> dict[tuple[str, str], list[float]]:
+    settings = load_settings(environment="test", database_url=database_url, redis_url=redis, log_dir=work,
+                             rate_limit_anonymous=1_000_000_000, rate_limit_authenticated=1_000_000_000,
+                             db_pool_min_size=4)
+    base_env = {**settings_env(settings), "ISLAND_TELEMETRY_EXCLUDED_PATHS": "/metrics", "LOG_LEVEL": "info"}
+    script = work / "search.lua"
+    script.write_text(SEARCH_LUA)
+    ratios: dict[tuple[str, str], list[float]] = {}
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(otlp_sink())
+        urls = {}
+        for mode, extra in MODES.items():
+            mode_dir = work / re.sub(r"\W+", "-", mode)
+            mode_dir.mkdir()
+            env = {**base_env, **extra, "LOG_DIR": str(mode_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+                   "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
+            urls[mode] = stack.enter_context(api_server(env, mode_dir))
+        vehicle_id = asyncio.run(seed(urls["off"], database_url))
+        endpoints = {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
+                     "search (miss)": ("/v1/vehicles", script)}
+        for url in urls.values():  # warm-up: imports, pool connections, the detail cache
+            for path, lua in endpoints.values():
+                wrk(url + path, lua)
+        modes = list(MODES)
+        for round_no in range(ROUNDS):
+            order = modes[round_no % len(modes):] + modes[:round_no % len(modes)]
+            for name, (path, lua) in endpoints.items():
+                rps = {}
+                for mode in order:
+                    rps[mode], bad = wrk(urls[mode] + path, lua)
+                    if bad:
+                        print(f"  warning: {mode} {name}: {bad} non-2xx responses", flush=True)
+                for mode in modes[1:]:
+                    ratios.setdefault((mode, name), []).append(rps[mode] / rps["off"])
+                print(f"round {round_no + 1} {name}: " + ", ".join(f"{m}={r:.0f}/s" for m, r in rps.items()),
+                      flush=True)
+        return ratios
+
+
+def report(ratios: dict[tuple[str, str], list[float]]) -> None:
+    print(f"\nthroughput ratio mode/off (median of {ROUNDS} interleaved rounds, wrk -c{CONNECTIONS} "
+          f"-d{SECONDS}s, server on 1 core)")
+    endpoints = list(dict.fromkeys(name for _, name in ratios))
+    print(f"{'mode':28}" + "".join(f"{e:>24}" for e in endpoints))
+    for mode in list(MODES)[1:]:
+        cells = []
+        for endpoint in endpoints:
+            value = statistics.median(ratios[(mode, endpoint)])
+            target = TARGETS.get((mode, endpoint)) or TARGETS.get((mode, "*"))
+            mark = "" if target is None else (" ok" if value >= target else f" <{target}")
+            cells.append(f"{value:.2f}{mark}")
+        print(f"{mode:28}" + "".join(f"{c:>24}" for c in cells))
+
+
+def main() -> None:
+    for tool in ("wrk", "taskset"):
+        if shutil.which(tool) is None:
+            sys.exit(f"benchmarks.telemetry: {tool} is not installed (make system-deps)")
+    work = Path(tempfile.mkdtemp(prefix="island-bench-telemetry-"))
+    try:
+        with temp_database(prefix="island_bench") as dsn, redis_server() as srv:
+            apply_migrations(dsn)
+            report(run(dsn, redis_url(srv), work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
