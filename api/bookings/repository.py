@@ -110,19 +110,27 @@ async def lock_booking(conn: Conn, booking_id: int) -> dict[str, Any] | None:
     return await cur.fetchone()
 
 
+# Which side of the booking the caller is on: fixed fragments, so each shape gets an index-backed plan
+# (renter_id / host_id indexes; both sides = a BitmapOr of the two).
+_PARTY = {
+    "renter": "b.renter_id = %(user)s",
+    "host": "b.host_id = %(user)s",
+    None: "(b.renter_id = %(user)s OR b.host_id = %(user)s)",
+}
+
+
 async def list_bookings(conn: Conn, *, user_id: int, as_role: str | None, status: str | None,
                         before_id: int | None, limit: int) -> list[dict[str, Any]]:
     """The user's bookings as renter and/or host, newest first, keyset-paged by id."""
     cur = await conn.execute(
-        _BOOKING_SELECT + """
-         WHERE ((%(as_role)s IS DISTINCT FROM 'host' AND b.renter_id = %(user)s)
-             OR (%(as_role)s IS DISTINCT FROM 'renter' AND b.host_id = %(user)s))
+        _BOOKING_SELECT + f"""
+         WHERE {_PARTY[as_role]}
            AND (%(status)s::text IS NULL OR b.status = %(status)s)
            AND (%(before)s::bigint IS NULL OR b.id < %(before)s)
          ORDER BY b.id DESC
          LIMIT %(limit)s
         """,
-        {"as_role": as_role, "user": user_id, "status": status, "before": before_id, "limit": limit},
+        {"user": user_id, "status": status, "before": before_id, "limit": limit},
     )
     return await cur.fetchall()
 

@@ -27,10 +27,14 @@ from api.db import Conn
 log = logging.getLogger("api.bookings.sweeper")
 BATCH = 200  # rows per status per pass: bounds one transaction; the next pass takes the rest
 
+# The date bound (``<= %(day)s``, the UTC date + 1, i.e. ahead of every island's clock) lets the
+# bookings_sweep_idx range scan do the work; the exact local-time comparison then filters the few left.
 _DUE = {
     BookingStatus.EXPIRED: "b.status = 'pending' AND b.expires_at <= %(now)s",
-    BookingStatus.ACTIVE: "b.status = 'confirmed' AND (b.start_date + %(pickup)s::time) AT TIME ZONE i.timezone <= %(now)s",
-    BookingStatus.COMPLETED: "b.status = 'active' AND (b.end_date + %(return)s::time) AT TIME ZONE i.timezone <= %(now)s",
+    BookingStatus.ACTIVE: "b.status = 'confirmed' AND b.start_date <= %(day)s"
+                          " AND (b.start_date + %(pickup)s::time) AT TIME ZONE i.timezone <= %(now)s",
+    BookingStatus.COMPLETED: "b.status = 'active' AND b.end_date <= %(day)s"
+                             " AND (b.end_date + %(return)s::time) AT TIME ZONE i.timezone <= %(now)s",
 }
 
 
@@ -42,7 +46,8 @@ async def _claim(conn: Conn, target: BookingStatus, now: dt.datetime) -> list[in
          ORDER BY b.id LIMIT {BATCH}
            FOR UPDATE OF b SKIP LOCKED
         """,
-        {"now": now, "pickup": PICKUP_TIME, "return": RETURN_TIME},
+        {"now": now, "day": now.astimezone(dt.UTC).date() + dt.timedelta(days=1), "pickup": PICKUP_TIME,
+         "return": RETURN_TIME},
     )
     return [row["id"] for row in await cur.fetchall()]
 
