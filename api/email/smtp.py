@@ -67,6 +67,17 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     return msg
 
 
+def failure_outcome(exc: BaseException) -> str:
+    """A low-cardinality outcome for a failed send: timeout | unavailable | rejected | error."""
+    if isinstance(exc, TimeoutError):  # aiosmtplib's timeouts subclass it too
+        return "timeout"
+    if isinstance(exc, (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused)):
+        return "rejected"
+    if isinstance(exc, OSError):  # refused, reset, DNS, server disconnected
+        return "unavailable"
+    return "error"
+
+
 class SmtpSender:
     """Sends messages to one SMTP server; every send is bounded by ``timeout_s`` end to end."""
 
@@ -77,11 +88,15 @@ class SmtpSender:
     async def send(self, message: EmailMessage) -> None:
         """Deliver ``message``; raises on any failure (connection refused, timeout, SMTP error)."""
         t = self.target
-        with instruments.outgoing_call("smtp", "send"):
-            # aiosmtplib's timeout applies per network operation; the outer one bounds the whole
-            # conversation so a server that trickles bytes cannot hold the worker.
-            async with asyncio.timeout(self.timeout_s):
-                await aiosmtplib.send(
-                    message, hostname=t.hostname, port=t.port, use_tls=t.use_tls, start_tls=t.start_tls,
-                    username=t.username, password=t.password, timeout=self.timeout_s,
-                )
+        with instruments.outgoing_call("smtp", "send") as call:
+            try:
+                # aiosmtplib's timeout applies per network operation; the outer one bounds the whole
+                # conversation so a server that trickles bytes cannot hold the worker.
+                async with asyncio.timeout(self.timeout_s):
+                    await aiosmtplib.send(
+                        message, hostname=t.hostname, port=t.port, use_tls=t.use_tls, start_tls=t.start_tls,
+                        username=t.username, password=t.password, timeout=self.timeout_s,
+                    )
+            except Exception as exc:
+                call["outcome"] = failure_outcome(exc)
+                raise

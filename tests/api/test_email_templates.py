@@ -1,10 +1,11 @@
 """Booking e-mail rendering, SMTP_URL parsing and the retry schedule (pure functions)."""
 import random
 
+import aiosmtplib
 import pytest
 
 from api.email.outbox import backoff_delay
-from api.email.smtp import SmtpConfigError, build_message, parse_smtp_url
+from api.email.smtp import SmtpConfigError, build_message, failure_outcome, parse_smtp_url
 from api.email.templates import TemplateError, format_cents, format_date, render
 
 BOOKING = {"booking_id": 42, "vehicle": "2021 Toyota RAV4", "island": "Exuma",
@@ -85,3 +86,13 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
         assert step / 2 <= delay <= step
     assert len({round(d, 6) for d in delays}) == len(delays)  # jittered, not a fixed table
     assert max(delays) <= 300
+
+
+@pytest.mark.parametrize("exc,outcome", [
+    (TimeoutError(), "timeout"), (aiosmtplib.SMTPReadTimeoutError("slow"), "timeout"),
+    (aiosmtplib.SMTPConnectError("refused"), "unavailable"), (ConnectionResetError(), "unavailable"),
+    (aiosmtplib.SMTPRecipientRefused(550, "no such user", "x@example.com"), "rejected"),
+    (aiosmtplib.SMTPDataError(554, "spam"), "rejected"), (RuntimeError("bug"), "error"),
+])
+def test_failed_sends_are_classified_for_the_outgoing_call_metric(exc, outcome):
+    assert failure_outcome(exc) == outcome
