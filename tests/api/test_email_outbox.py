@@ -1,6 +1,7 @@
 """The e-mail outbox: an SMTP outage delays mail but never fails a booking; retries end in 'failed'."""
 import asyncio
 import email
+import email.message
 import uuid
 from email import policy
 
@@ -112,3 +113,28 @@ async def test_two_workers_never_send_the_same_row_twice(settings, catcher):
                 break
     received = [rcpt for e in list(catcher.messages) for rcpt in e.rcpt_tos if tag in rcpt]
     assert sorted(received) == sorted(addresses)
+
+
+async def test_a_wedged_mail_server_cannot_hold_the_sender():
+    """A server that accepts the connection and never speaks: the send fails by its hard timeout."""
+    held = []
+
+    async def accept_and_say_nothing(reader, writer):
+        held.append(writer)
+
+    server = await asyncio.start_server(accept_and_say_nothing, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        sender = SmtpSender(f"smtp://127.0.0.1:{port}", timeout_s=0.5)
+        message = email.message.EmailMessage()
+        message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.com", "hi"
+        send = asyncio.create_task(sender.send(message))
+        done, _ = await asyncio.wait({send}, timeout=5)  # a guard far above the 0.5 s limit
+        assert send in done, "the send outlived its hard timeout"
+        assert isinstance(send.exception(), TimeoutError)
+        assert held  # it really connected: the timeout came from the silent conversation
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
