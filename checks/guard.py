@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -28,8 +29,11 @@ class TargetError(ValueError):
 
 
 # Errors that always mean "the target (or the network to it) failed", whatever the protocol.
-# TimeoutError is an OSError: a library's own timeout counts as the target's failure too.
-COMMON_TARGET_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, asyncio.LimitOverrunError, TargetError)
+# TimeoutError is an OSError: a library's own timeout counts as the target's failure too. UnicodeError is
+# what the IDNA codec raises for a host name that cannot exist ("a..b", a label over 63 characters).
+COMMON_TARGET_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, EOFError, asyncio.LimitOverrunError, UnicodeError, TargetError)
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # Causes precise enough to be worth digging out from under a library's generic wrapper
@@ -88,6 +92,8 @@ def guarded(*target_errors: type[BaseException]) -> Callable[[RunFn[O]], RunFn[O
         @functools.wraps(fn)
         async def run(target: str, options: O, deadline: Deadline) -> CheckResult:
             try:
+                if _CONTROL_CHARACTERS.search(target):
+                    raise TargetError("target contains control characters")
                 result = await fn(target, options, deadline)
             except DeadlineExceeded as exc:
                 result = fail(f"timed out during {exc.step} after {deadline.timeout_s:g}s")

@@ -48,7 +48,11 @@ class HttpUrl:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TargetError(f"target must be an http:// or https:// URL with a host, got {text!r}")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return cls(scheme=parts.scheme, host=parts.hostname, port=port or (443 if parts.scheme == "https" else 80),
+        try:  # httpcore takes ASCII host names only: an internationalised name goes out in its IDNA form
+            host = parts.hostname if parts.hostname.isascii() else parts.hostname.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise TargetError(f"target host {parts.hostname!r} is not a valid name ({exc})") from None
+        return cls(scheme=parts.scheme, host=host, port=port or (443 if parts.scheme == "https" else 80),
                    target=target, username=unquote(parts.username) if parts.username is not None else None,
                    password=unquote(parts.password) if parts.password is not None else None)
 

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from checks import base
 from checks.base import CheckResult, Deadline, Status
-from checks.guard import guarded
+from checks.guard import TargetError, guarded
 
 _CONNECTIONS = """
 SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
@@ -50,6 +50,9 @@ Options = PostgresOptions  # the name every check module exposes
 @guarded(psycopg.Error)
 async def run(target: str, options: PostgresOptions, deadline: Deadline) -> CheckResult:
     """Connect to ``target`` and run the health queries, each bounded by ``deadline``."""
+    if not target.strip():
+        # libpq would fall back to PGHOST/the local socket: a silent surprise for a configured check
+        raise TargetError("target is empty: expected a postgresql:// URL or key=value connection string")
     started = time.monotonic()
     # connect_timeout is whole seconds (libpq, minimum 2); the deadline is the real bound.
     connect = psycopg.AsyncConnection.connect(

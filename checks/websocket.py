@@ -48,8 +48,12 @@ Options = WebSocketOptions  # the name every check module exposes
 
 
 def _url(target: str, options: WebSocketOptions) -> str:
-    parts = urlsplit(target)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+    try:
+        parts = urlsplit(target)
+        host = parts.hostname
+    except ValueError as exc:
+        raise TargetError(f"target is not a valid URL ({exc})") from None
+    if parts.scheme not in ("ws", "wss") or not host:
         raise TargetError(f"target must be a ws:// or wss:// URL with a host, got {target!r}")
     if options.query_token is None:
         return target

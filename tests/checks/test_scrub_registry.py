@@ -96,3 +96,12 @@ def test_options_refuse_unknown_keys_and_bad_values() -> None:
         http.Options(ca_file="/nonexistent/ca.pem")
     with pytest.raises(ValidationError, match="must not exceed warn_days"):
         REGISTRY["tls"].options_model(warn_days=5, fail_days=10)
+
+
+@pytest.mark.parametrize("target", ["", "x", "http://a..b/", "http://é.invalid/", "bad\x00target",
+                                    "redis://h:99999/0", "localhost:-1", "http://[::1"])
+async def test_bad_targets_fail_without_raising(target: str) -> None:
+    for name, check in REGISTRY.items():
+        result = await check.run(target, check.options_model(), Deadline(0.5))
+        assert result.status is Status.FAIL, f"{name} {target!r}: {result}"
+        assert result.output and "Traceback" not in result.output
