@@ -15,6 +15,7 @@ from api.db import create_pool
 from api.email.runtime import outbox_runtime
 from api.errors import install_error_handlers
 from api.middleware import EdgeMiddleware
+from api.ratelimit import RateLimitMiddleware
 from api.readiness import Readiness
 from api.redis_client import create_redis
 from api.reviews.runtime import ratings_runtime
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        expose_headers=["X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining",
                                        "RateLimit-Reset", "Retry-After"],
                        max_age=600)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     telemetry.install(app, settings)
     return app

@@ -96,9 +96,9 @@ async def app(make_app):
         yield started
 
 
-def asgi_client(app, **kwargs) -> httpx.AsyncClient:
-    """An httpx client calling ``app`` in process (client address 127.0.0.1)."""
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+def asgi_client(app, client_ip: str = "127.0.0.1", **kwargs) -> httpx.AsyncClient:
+    """An httpx client calling ``app`` in process, as if from ``client_ip``."""
+    transport = httpx.ASGITransport(app=app, client=(client_ip, 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver", **kwargs)
 
 

@@ -1,0 +1,71 @@
+"""Cache-aside for search and detail: hits, invalidation on writes, versioned namespaces, Redis outages."""
+from __future__ import annotations
+
+import uuid
+
+from api.cache import invalidate_vehicle
+from tests.api.conftest import asgi_client
+from tests.support.services import redis_server, redis_url
+
+
+async def test_detail_is_cached_and_invalidated_by_a_write(client, factory):
+    host = await factory.host()
+    vehicle = await factory.vehicle(host)
+    url = f"/v1/vehicles/{vehicle['id']}"
+    assert (await client.get(url)).headers["x-cache"] == "MISS"
+    second = await client.get(url)
+    assert second.headers["x-cache"] == "HIT" and second.json() == vehicle
+    await client.patch(url, json={"daily_rate_cents": 4321}, headers=host.headers)
+    fresh = await client.get(url)
+    assert fresh.headers["x-cache"] == "MISS" and fresh.json()["daily_rate_cents"] == 4321
+
+
+async def test_search_is_cached_by_normalised_query_and_invalidated(client, factory):
+    tag = f"t{uuid.uuid4().hex[:12]}"
+    host = await factory.host()
+    first = await factory.vehicle(host, features=[tag])
+    a = await client.get("/v1/vehicles", params={"features": f"{tag}", "vehicle_type": ["suv", "jeep"]})
+    b = await client.get("/v1/vehicles", params={"vehicle_type": ["jeep", "suv"], "features": f"{tag}"})
+    assert a.headers["x-cache"] == "MISS" and b.headers["x-cache"] == "HIT" and a.json() == b.json()
+    second = await factory.vehicle(host, features=[tag])  # a create invalidates every search
+    c = await client.get("/v1/vehicles", params={"features": tag, "vehicle_type": ["suv", "jeep"]})
+    assert c.headers["x-cache"] == "MISS"
+    assert sorted(v["id"] for v in c.json()["items"]) == sorted([first["id"], second["id"]])
+
+
+async def test_out_of_band_change_is_seen_after_invalidate_vehicle(client, factory, app):
+    vehicle = await factory.vehicle()
+    url = f"/v1/vehicles/{vehicle['id']}"
+    await client.get(url)
+    await factory.sql("UPDATE vehicles SET seats = 2 WHERE id = %s", (vehicle["id"],))
+    assert (await client.get(url)).json()["seats"] == vehicle["seats"]  # served from the cache
+    await invalidate_vehicle(app.state.redis, vehicle["id"])
+    assert (await client.get(url)).json()["seats"] == 2
+
+
+async def test_per_user_responses_are_not_cached(client, factory):
+    host = await factory.host()
+    await factory.vehicle(host, listed=False)
+    first = await client.get("/v1/host/vehicles", headers=host.headers)
+    assert "x-cache" not in first.headers
+    await factory.vehicle(host)
+    assert len((await client.get("/v1/host/vehicles", headers=host.headers)).json()) == 2
+
+
+async def test_redis_outage_and_recovery(make_app, factory):
+    vehicle = await factory.vehicle()
+    url = f"/v1/vehicles/{vehicle['id']}"
+    with redis_server() as srv:
+        async with make_app(redis_url=redis_url(srv)) as app, asgi_client(app) as c:
+            await c.get(url)
+            assert (await c.get(url)).headers["x-cache"] == "HIT"
+            srv.stop()
+            for _ in range(3):
+                resp = await c.get(url)
+                assert resp.status_code == 200 and resp.headers["x-cache"] == "MISS"
+            assert (await c.get("/v1/vehicles")).status_code == 200
+            srv.start()
+            from api.redis_guard import guard_for
+            guard_for(app.state.redis).succeeded()  # skip the breaker's 2 s wait
+            await c.get(url)
+            assert (await c.get(url)).headers["x-cache"] == "HIT"
