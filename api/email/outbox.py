@@ -105,6 +105,15 @@ async def mark_failed(conn: AsyncConnection[Any], row_id: int, *, error: str) ->
     )
 
 
+async def purge_sent(conn: AsyncConnection[Any], *, older_than_days: int) -> int:
+    """Delete mail sent more than ``older_than_days`` ago (failed rows stay for inspection)."""
+    cur = await conn.execute(
+        "DELETE FROM email_outbox WHERE status = 'sent' AND sent_at < now() - make_interval(days => %s)",
+        (older_than_days,),
+    )
+    return cur.rowcount
+
+
 async def pending_count(conn: AsyncConnection[Any]) -> int:
     """Number of e-mails still waiting (due or scheduled for a retry)."""
     cur = conn.cursor(row_factory=tuple_row)  # whatever row factory the pool set

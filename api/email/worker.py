@@ -47,6 +47,9 @@ class OutboxConfig:
     backoff_cap_s: float = 1800.0
     # Longer than one send can take (the sender's hard timeout), so a live worker never loses its claim.
     lease_s: float = 120.0
+    # Sent mail is kept this long (support questions: "did the mail go out?"), then deleted hourly.
+    keep_sent_days: int = 30
+    purge_every_s: float = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +86,16 @@ class OutboxWorker:
             self._task = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_purge = loop.time()
         while True:
             try:
                 while await self.run_once() == self.config.batch_size:
                     pass  # a full batch: more may be due right now
+                if loop.time() >= next_purge:
+                    next_purge = loop.time() + self.config.purge_every_s
+                    async with self.pool.connection() as conn:
+                        await outbox.purge_sent(conn, older_than_days=self.config.keep_sent_days)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database may be down: log, wait, try again

@@ -5,9 +5,11 @@ import email.message
 import uuid
 from email import policy
 
+import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from api.email import outbox
 from api.email.outbox import enqueue_email
 from api.email.smtp import SmtpSender
 from api.email.worker import OutboxConfig, OutboxWorker
@@ -138,3 +140,19 @@ async def test_a_wedged_mail_server_cannot_hold_the_sender():
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_old_sent_mail_is_purged_and_everything_else_kept(settings):
+    tag = uuid.uuid4().hex[:8]
+    async with await psycopg.AsyncConnection.connect(settings.database_url, autocommit=True) as conn:
+        for status, age_days in (("sent", 40), ("sent", 1), ("failed", 40), ("pending", 40)):
+            await conn.execute(
+                "INSERT INTO email_outbox (kind, to_address, subject, body_text, status, sent_at, created_at)"
+                " VALUES ('booking_cancelled', %s, 's', 't', %s, now() - make_interval(days => %s),"
+                " now() - make_interval(days => %s))",
+                (f"purge-{tag}-{status}-{age_days}@example.com", status, age_days, age_days))
+        await outbox.purge_sent(conn, older_than_days=30)
+        cur = await conn.execute("SELECT to_address FROM email_outbox WHERE to_address LIKE %s ORDER BY 1",
+                                 (f"purge-{tag}-%",))
+        left = [row[0].split("-", 2)[2] for row in await cur.fetchall()]
+    assert left == ["failed-40@example.com", "pending-40@example.com", "sent-1@example.com"]
