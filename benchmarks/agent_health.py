@@ -25,14 +25,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 
 from tests.support.services import SHARED_POSTGRES_DSN, free_port, temp_database, wait_for_port
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "60"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -80,6 +81,46 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+async def handler_ratio(config: Path, calls: int = 20_000, blocks: int = 10) -> tuple[float, float, float]:
+    """Per-request time of /health and /constant called as ASGI apps in-process (no network, no wrk):
+    the same comparison without the scheduling noise of a shared machine. Returns (health_us, constant_us, ratio
+    of throughputs)."""
+    from starlette.responses import PlainTextResponse
+
+    from agent.config import load_config
+    from agent.serve import running_agent
+    from agent.server import build_app
+
+    async def constant(request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    def scope(path: str) -> dict[str, Any]:
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+                "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": [],
+                "server": ("127.0.0.1", 9300), "client": ("127.0.0.1", 50000)}
+
+    async with running_agent(load_config(config)) as agent:
+        app = build_app(agent)
+        app.add_route("/constant", constant, methods=["GET"])
+        await asyncio.sleep(1.5)  # first results in
+        totals = {"/health": 0.0, "/constant": 0.0}
+        for block in range(blocks):
+            for path in (["/health", "/constant"] if block % 2 == 0 else ["/constant", "/health"]):
+                s = scope(path)
+                t0 = time.perf_counter()
+                for _ in range(calls // blocks):
+                    await app(s, receive, send)
+                totals[path] += time.perf_counter() - t0
+    health_us, constant_us = (totals[p] / calls * 1e6 for p in ("/health", "/constant"))
+    return health_us, constant_us, constant_us / health_us
+
+
 # --- measurements ---------------------------------------------------------------------------------------
 
 def wrk(url: str, seconds: int) -> float:
@@ -116,7 +157,7 @@ def proc_usage(pid: int) -> tuple[float, int]:
 
 # --- the three parts ------------------------------------------------------------------------------------
 
-def throughput_and_queries(work: Path, dsn: str, dbname: str) -> dict[str, float]:
+def throughput_and_queries(work: Path, dsn: str, dbname: str) -> dict[str, Any]:
     port = free_port()
     config = work / "throughput.yaml"
     config.write_text(f"""
@@ -144,6 +185,7 @@ checks:
     return {
         "health_rps": statistics.median(health), "constant_rps": statistics.median(constant),
         "ratio": statistics.median(h / c for h, c in zip(health, constant)),
+        "pairs": [(round(h), round(c)) for h, c in zip(health, constant)],
         "requests": sum(health) * SECONDS, "xacts_load": x2 - x1, "runs_load": r2 - r1,
         "xacts_per_run_idle": per_run_idle, "xacts_per_run_load": (x2 - x1) / max(r2 - r1, 1),
     }
@@ -188,6 +230,12 @@ def resources(work: Path, dsn: str) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
+    import logging
+
+    import structlog
+
+    # the in-process agent's transition lines would interleave with the figures
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: run `make system-deps`")
     work = Path(tempfile.mkdtemp(prefix="agent-bench-"))
@@ -196,10 +244,14 @@ def main() -> None:
             dbname = dsn.rsplit("/", 1)[1]
             t = throughput_and_queries(work, dsn, dbname)
             print(f"/health {t['health_rps']:.0f} req/s vs /constant {t['constant_rps']:.0f} req/s: "
-                  f"ratio {t['ratio']:.3f} (median of {ROUNDS} interleaved pairs of {SECONDS} s, wrk -c32)")
+                  f"ratio {t['ratio']:.3f} (median of {ROUNDS} interleaved pairs of {SECONDS} s, wrk -c32; "
+                  f"pairs {t['pairs']})")
             print(f"Postgres during the load: {t['xacts_load']} transactions for {t['runs_load']:.0f} scheduled "
                   f"check runs = {t['xacts_per_run_load']:.2f}/run (idle phase: {t['xacts_per_run_idle']:.2f}/run) "
                   f"while serving ~{t['requests']:.0f} /health requests")
+            h_us, c_us, ratio = asyncio.run(handler_ratio(work / "throughput.yaml"))
+            print(f"in-process ASGI calls: /health {h_us:.1f} us vs /constant {c_us:.1f} us per request: "
+                  f"throughput ratio {ratio:.3f}")
             r = resources(work, dsn)
             print(f"50 checks every 10 s over {IDLE_SECONDS} s: RSS {r[50]['rss_mb']:.1f} MB, CPU {r[50]['cpu_pct']:.2f}% "
                   f"of one core; 1 check: RSS {r[1]['rss_mb']:.1f} MB, CPU {r[1]['cpu_pct']:.2f}% "
