@@ -12,6 +12,7 @@ baseline run before every check run). Reported per type: median wall time, mean 
 of that CPU to the baseline's, and the share of one core that 5 runs/s of that type would use.
 Also: the RSS that ``import checks`` adds, measured in a fresh interpreter.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -85,12 +86,17 @@ async def _start_servers(tls_context: Any) -> dict[str, int]:
     dns_cm = tiny_dns_server()
     dns_port = await dns_cm.__aenter__()
     _KEEP.append(dns_cm)
-    return {"http": http.sockets[0].getsockname()[1], "https": https.sockets[0].getsockname()[1],
-            "ws": next(iter(ws.sockets)).getsockname()[1], "dns": dns_port}
+    return {
+        "http": http.sockets[0].getsockname()[1],
+        "https": https.sockets[0].getsockname()[1],
+        "ws": next(iter(ws.sockets)).getsockname()[1],
+        "dns": dns_port,
+    }
 
 
-def _cases(ports: dict[str, int], dsn: str, redis_port: int, smtp_port: int, ca_file: Path,
-           disk_path: str) -> dict[str, tuple[str, dict[str, Any], int | None]]:
+def _cases(
+    ports: dict[str, int], dsn: str, redis_port: int, smtp_port: int, ca_file: Path, disk_path: str
+) -> dict[str, tuple[str, dict[str, Any], int | None]]:
     """type -> (target, options, TCP port for the baseline connect; None: no TCP)."""
     pg_port = int(dsn.rsplit(":", 1)[1].split("/", 1)[0])
     return {
@@ -124,8 +130,10 @@ async def _timed(awaitable: Awaitable[Any]) -> tuple[float, float, Any]:
 async def measure(cases: dict[str, tuple[str, dict[str, Any], int | None]]) -> dict[str, dict[str, float]]:
     """Interleaved rounds: for every type, one baseline connect then one check run."""
     samples: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": [], "base": []} for name in cases}
-    prepared = {name: (REGISTRY["http" if name == "https" else name], target, raw, port)
-                for name, (target, raw, port) in cases.items()}
+    prepared = {
+        name: (REGISTRY["http" if name == "https" else name], target, raw, port)
+        for name, (target, raw, port) in cases.items()
+    }
     for round_no in range(ROUNDS + 1):
         for name, (check, target, raw, port) in prepared.items():
             options = check.options_model.model_validate(raw)
@@ -137,16 +145,26 @@ async def measure(cases: dict[str, tuple[str, dict[str, Any], int | None]]) -> d
                 samples[name]["wall"].append(wall)
                 samples[name]["cpu"].append(cpu)
                 samples[name]["base"].append(base_cpu)
-    return {name: {"wall_ms": 1000 * statistics.median(s["wall"]), "cpu_ms": 1000 * statistics.fmean(s["cpu"]),
-                   "base_ms": 1000 * statistics.fmean(s["base"])} for name, s in samples.items()}
+    return {
+        name: {
+            "wall_ms": 1000 * statistics.median(s["wall"]),
+            "cpu_ms": 1000 * statistics.fmean(s["cpu"]),
+            "base_ms": 1000 * statistics.fmean(s["base"]),
+        }
+        for name, s in samples.items()
+    }
 
 
 def import_rss_mb() -> float:
     """RSS that ``import checks`` adds to an interpreter that already has pydantic and asyncio."""
-    code = ("import re, pathlib, pydantic, asyncio, ssl\n"
-            "rss = lambda: int(re.search(r'VmRSS:\\s+(\\d+)', pathlib.Path('/proc/self/status').read_text())[1])\n"
-            "before = rss()\nimport checks\nprint((rss() - before) / 1024)")
-    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+    code = (
+        "import re, pathlib, pydantic, asyncio, ssl\n"
+        "rss = lambda: int(re.search(r'VmRSS:\\s+(\\d+)', pathlib.Path('/proc/self/status').read_text())[1])\n"
+        "before = rss()\nimport checks\nprint((rss() - before) / 1024)"
+    )
+    return float(
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    )
 
 
 def main() -> None:
@@ -166,10 +184,14 @@ def main() -> None:
     for name, r in results.items():
         ratio = f"{r['cpu_ms'] / r['base_ms']:.1f}x" if r["base_ms"] > 0.001 else "-"
         share = r["cpu_ms"] / 1000 * RUNS_PER_SECOND * 100
-        print(f"{name:<14}{r['wall_ms']:>12.2f}{r['cpu_ms']:>9.2f}{r['base_ms']:>12.3f}{ratio:>10}{share:>9.2f}%")
+        print(
+            f"{name:<14}{r['wall_ms']:>12.2f}{r['cpu_ms']:>9.2f}{r['base_ms']:>12.3f}{ratio:>10}{share:>9.2f}%"
+        )
     mean_cpu = statistics.fmean(r["cpu_ms"] for r in results.values())
-    print(f"mean over types: {mean_cpu:.2f} ms CPU per run -> 50 checks every 10 s ~ "
-          f"{mean_cpu / 1000 * RUNS_PER_SECOND * 100:.2f}% of one core (budget 2%)")
+    print(
+        f"mean over types: {mean_cpu:.2f} ms CPU per run -> 50 checks every 10 s ~ "
+        f"{mean_cpu / 1000 * RUNS_PER_SECOND * 100:.2f}% of one core (budget 2%)"
+    )
     print(f"import checks: +{import_rss_mb():.1f} MB RSS")
 
 

@@ -7,6 +7,7 @@ Adding a protocol means one new module and one entry below.
 ``scrub(text, secrets=())`` is re-exported here: callers outside the package (the agent's logs and
 pages) scrub with the same rules the checks use.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,4 +32,13 @@ REGISTRY: dict[str, CheckType[Any]] = {
     )
 }
 
-__all__ = ["REGISTRY", "CheckResult", "CheckType", "Deadline", "DeadlineExceeded", "Options", "Status", "scrub"]
+__all__ = [
+    "REGISTRY",
+    "CheckResult",
+    "CheckType",
+    "Deadline",
+    "DeadlineExceeded",
+    "Options",
+    "Status",
+    "scrub",
+]

@@ -10,6 +10,7 @@ I/O step (``deadline.remaining()`` / ``async with deadline.step("connect")``): n
 timeout, whatever the far side does. A check never raises for a failure of the thing it probes: it
 returns ``fail`` with an output text; secrets are scrubbed from every output (``checks.scrub``).
 """
+
 from __future__ import annotations
 
 import asyncio

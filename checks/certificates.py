@@ -1,4 +1,5 @@
 """TLS client settings shared by the checks that speak TLS, and reading the peer certificate's expiry."""
+
 from __future__ import annotations
 
 import functools
@@ -14,9 +15,11 @@ class TlsClientOptions(Options):
     """How a check verifies the server's certificate."""
 
     ca_file: FilePath | None = Field(
-        default=None, description="PEM file of CA certificates to trust instead of the system store")
+        default=None, description="PEM file of CA certificates to trust instead of the system store"
+    )
     insecure: bool = Field(
-        default=False, description="skip certificate and hostname verification (expiry is still reported)")
+        default=False, description="skip certificate and hostname verification (expiry is still reported)"
+    )
 
 
 def client_context(options: TlsClientOptions) -> ssl.SSLContext:

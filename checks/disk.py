@@ -4,18 +4,19 @@ The target is the path (e.g. the log directory). Free means available to this (n
 like ``df``'s "Avail". Observed value: free bytes. ``statvfs`` runs in a thread under the deadline,
 because on a hung network filesystem it blocks.
 """
+
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
-from typing import Any
 
 from pydantic import Field
 
 from checks import base
 from checks.base import CheckResult, Deadline, Status
 from checks.guard import TargetError, guarded
+from checks.units import human_bytes
 
 
 class DiskOptions(base.Options):
@@ -30,14 +31,6 @@ class DiskOptions(base.Options):
 Options = DiskOptions  # the name every check module exposes
 
 
-def _human(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{size:.0f} B"
-        size /= 1024
-    return f"{size:.1f} TiB"  # not reached
-
-
 @guarded()
 async def run(target: str, options: DiskOptions, deadline: Deadline) -> CheckResult:
     """Measure free space where ``target`` lives and compare it with the thresholds."""
@@ -48,21 +41,31 @@ async def run(target: str, options: DiskOptions, deadline: Deadline) -> CheckRes
         raise TargetError(f"{path} does not exist")
     usage = await deadline.run("statvfs", asyncio.to_thread(shutil.disk_usage, path))
     ratio = usage.free / usage.total if usage.total else 0.0
-    text = f"{_human(usage.free)} free of {_human(usage.total)} ({ratio:.1%}) on {path}"
-    fields: dict[str, Any] = {"observed_value": usage.free, "observed_unit": "bytes",
-              "measurements": {"free_bytes": float(usage.free), "total_bytes": float(usage.total),
-                               "used_bytes": float(usage.used), "free_ratio": ratio}}
-    status = Status.PASS
-    reasons = []
-    for level, min_ratio, min_bytes in ((Status.FAIL, options.fail_free_ratio, options.fail_free_bytes),
-                                        (Status.WARN, options.warn_free_ratio, options.warn_free_bytes)):
+    text = f"{human_bytes(usage.free)} free of {human_bytes(usage.total)} ({ratio:.1%}) on {path}"
+    measurements = {
+        "free_bytes": float(usage.free),
+        "total_bytes": float(usage.total),
+        "used_bytes": float(usage.used),
+        "free_ratio": ratio,
+    }
+    status, reason = _judge(usage.free, ratio, options)
+    return CheckResult(
+        status,
+        f"{text}; {reason}" if reason else text,
+        observed_value=usage.free,
+        observed_unit="bytes",
+        measurements=measurements,
+    )
+
+
+def _judge(free: int, ratio: float, options: DiskOptions) -> tuple[Status, str | None]:
+    """The worst threshold crossed (fail before warn) and why; pass and None when none is."""
+    for status, min_ratio, min_bytes in (
+        (Status.FAIL, options.fail_free_ratio, options.fail_free_bytes),
+        (Status.WARN, options.warn_free_ratio, options.warn_free_bytes),
+    ):
         if ratio < min_ratio:
-            reasons.append(f"below {min_ratio:.1%} free")
-        elif min_bytes is not None and usage.free < min_bytes:
-            reasons.append(f"below {_human(min_bytes)} free")
-        else:
-            continue
-        status = level
-        break
-    output = f"{text}; {reasons[0]}" if reasons else text
-    return CheckResult(status, output, **fields)
+            return status, f"below {min_ratio:.1%} free"
+        if min_bytes is not None and free < min_bytes:
+            return status, f"below {human_bytes(min_bytes)} free"
+    return Status.PASS, None

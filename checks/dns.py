@@ -3,6 +3,7 @@
 The target is the name to resolve. Without ``nameserver`` the system's resolv.conf is used. Observed
 value: the lookup time in seconds; ``answers`` counts the records in the answer.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,11 +24,14 @@ class DnsOptions(base.Options):
     """Options of the ``dns`` check."""
 
     record_type: str = Field(default="A", description="A, AAAA, CNAME, MX, TXT, SRV, NS, ...")
-    nameserver: str | None = Field(default=None, description="IP address of the server to ask (default: system)")
+    nameserver: str | None = Field(
+        default=None, description="IP address of the server to ask (default: system)"
+    )
     port: int = Field(default=53, ge=1, le=65535, description="port of the nameserver")
     transport: Literal["udp", "tcp"] = Field(default="udp", description="ask over UDP or TCP")
     expected: list[str] = Field(
-        default_factory=list, description="answers that must all be present (in zone-file text form)")
+        default_factory=list, description="answers that must all be present (in zone-file text form)"
+    )
     exact: bool = Field(default=False, description="the answers must be exactly the expected ones")
 
     @field_validator("record_type")
@@ -62,8 +66,12 @@ async def run(target: str, options: DnsOptions, deadline: Deadline) -> CheckResu
         raise TargetError("target is empty: expected a DNS name")
     started = time.monotonic()
     try:
-        answer = await deadline.run("query", _resolver(options, deadline).resolve(
-            name, options.record_type, tcp=options.transport == "tcp", raise_on_no_answer=True))
+        answer = await deadline.run(
+            "query",
+            _resolver(options, deadline).resolve(
+                name, options.record_type, tcp=options.transport == "tcp", raise_on_no_answer=True
+            ),
+        )
     except dns.resolver.NXDOMAIN:
         return CheckResult(Status.FAIL, f"{name} does not exist (NXDOMAIN)")
     except dns.resolver.NoAnswer:
@@ -74,17 +82,23 @@ async def run(target: str, options: DnsOptions, deadline: Deadline) -> CheckResu
         return CheckResult(Status.FAIL, f"no nameserver answered for {name}: {exc}")
     elapsed = time.monotonic() - started
     found = sorted(_normalise(rdata.to_text()) for rdata in answer)
-    fields: dict[str, Any] = {"observed_value": elapsed, "observed_unit": "s", "measurements": {"answers": float(len(found))}}
+    fields: dict[str, Any] = {
+        "observed_value": elapsed,
+        "observed_unit": "s",
+        "measurements": {"answers": float(len(found))},
+    }
     expected = sorted(_normalise(value) for value in options.expected)
     missing = [value for value in expected if value not in found]
     if missing:
         return CheckResult(Status.FAIL, f"missing {', '.join(missing)}; got {', '.join(found)}", **fields)
     if options.exact and found != expected:
         extra = [value for value in found if value not in expected]
-        return CheckResult(Status.FAIL, f"unexpected {', '.join(extra)}; expected only {', '.join(expected)}",
-                           **fields)
-    return CheckResult(Status.PASS, f"{name} {options.record_type}: {', '.join(found)} in {elapsed * 1000:.1f} ms",
-                       **fields)
+        return CheckResult(
+            Status.FAIL, f"unexpected {', '.join(extra)}; expected only {', '.join(expected)}", **fields
+        )
+    return CheckResult(
+        Status.PASS, f"{name} {options.record_type}: {', '.join(found)} in {elapsed * 1000:.1f} ms", **fields
+    )
 
 
 def _normalise(text: str) -> str:

@@ -4,6 +4,7 @@ The target is the cluster's base URL (``https://user:password@es:9200``). Authen
 the URL or ``username``/``password``) or an API key (``Authorization: ApiKey ...``). Observed value: the
 cluster status; measurements: nodes, shard counts and the request latency.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,16 @@ from checks.guard import TargetError, guarded
 from checks.http_request import HTTP_ERRORS, HttpUrl, basic_auth, new_pool, send
 
 _STATUS = {"green": Status.PASS, "yellow": Status.WARN, "red": Status.FAIL}
-_NUMBERS = ("number_of_nodes", "number_of_data_nodes", "active_shards", "relocating_shards",
-            "initializing_shards", "unassigned_shards", "number_of_pending_tasks", "active_shards_percent_as_number")
+_NUMBERS = (
+    "number_of_nodes",
+    "number_of_data_nodes",
+    "active_shards",
+    "relocating_shards",
+    "initializing_shards",
+    "unassigned_shards",
+    "number_of_pending_tasks",
+    "active_shards_percent_as_number",
+)
 
 
 class ElasticsearchOptions(TlsClientOptions):
@@ -26,7 +35,9 @@ class ElasticsearchOptions(TlsClientOptions):
 
     username: str | None = Field(default=None, description="basic auth user (or put it in the target URL)")
     password: SecretStr | None = Field(default=None, description="basic auth password")
-    api_key: SecretStr | None = Field(default=None, description="base64 API key, sent as Authorization: ApiKey")
+    api_key: SecretStr | None = Field(
+        default=None, description="base64 API key, sent as Authorization: ApiKey"
+    )
 
 
 Options = ElasticsearchOptions  # the name every check module exposes
@@ -41,7 +52,8 @@ async def run(target: str, options: ElasticsearchOptions, deadline: Deadline) ->
         headers["Authorization"] = f"ApiKey {options.api_key.get_secret_value()}"
     elif options.username is not None:
         headers["Authorization"] = basic_auth(
-            options.username, options.password.get_secret_value() if options.password else "")
+            options.username, options.password.get_secret_value() if options.password else ""
+        )
     started = time.monotonic()
     async with new_pool(client_context(options)) as pool:
         response = await send(pool, "GET", url, deadline, headers=headers, step="GET /_cluster/health")
@@ -59,6 +71,9 @@ async def run(target: str, options: ElasticsearchOptions, deadline: Deadline) ->
     if colour not in _STATUS:
         raise TargetError(f"GET /_cluster/health answered an unknown status {colour[:40]!r}")
     status = _STATUS[colour]
-    output = (f"cluster {health.get('cluster_name', '?')} is {colour}: {health.get('number_of_nodes', '?')} nodes, "
-              f"{health.get('active_shards', '?')} active and {health.get('unassigned_shards', '?')} unassigned shards")
-    return CheckResult(status, output, observed_value=colour, observed_unit="status", measurements=measurements)
+    name, nodes = health.get("cluster_name", "?"), health.get("number_of_nodes", "?")
+    active, unassigned = health.get("active_shards", "?"), health.get("unassigned_shards", "?")
+    output = f"cluster {name} is {colour}: {nodes} nodes, {active} active and {unassigned} unassigned shards"
+    return CheckResult(
+        status, output, observed_value=colour, observed_unit="status", measurements=measurements
+    )

@@ -6,6 +6,7 @@ turns a DeadlineExceeded into "timed out during <step> after <t>s", and an error
 Anything else (a bug in the check) still raises: the agent reports those as "check raised ...".
 Every output is scrubbed of secrets and every result gets its duration.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,7 +33,12 @@ class TargetError(ValueError):
 # TimeoutError is an OSError: a library's own timeout counts as the target's failure too. UnicodeError is
 # what the IDNA codec raises for a host name that cannot exist ("a..b", a label over 63 characters).
 COMMON_TARGET_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, EOFError, asyncio.LimitOverrunError, UnicodeError, TargetError)
+    OSError,
+    EOFError,
+    asyncio.LimitOverrunError,
+    UnicodeError,
+    TargetError,
+)
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -72,7 +78,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror[:1].lower() + exc.strerror[1:]
     # First line only: libpq and friends append multi-line hints ("Is the server running ...?").
-    text = str(exc).strip().split("\n", 1)[0].strip()
+    text = " ".join(str(exc).strip().split("\n", 1)[0].split())
     # Libraries often wrap the real cause; name it when the wrapper says nothing useful.
     if not text and exc.__cause__ is not None:
         return describe_error(exc.__cause__)

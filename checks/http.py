@@ -6,6 +6,7 @@ connect, tls, processing and transfer (summed over redirects, like blackbox_expo
 The connection is never reused between runs and proxies from the environment are ignored: a probe
 measures the path from this host to the target, fresh, every time.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,10 +35,13 @@ class HttpOptions(TlsClientOptions):
     expected_status: list[int] = Field(default_factory=list, description="accepted status codes; empty: 2xx")
     body_regex: str | None = Field(default=None, description="the body must match this regular expression")
     json_fields: dict[str, Any] = Field(
-        default_factory=dict, description='dotted path -> expected value, e.g. {"status": "ok", "db.up": true}')
+        default_factory=dict,
+        description='dotted path -> expected value, e.g. {"status": "ok", "db.up": true}',
+    )
     latency_warn_s: float | None = Field(default=None, gt=0, description="warn when the request is slower")
     cert_expiry_warn_days: float | None = Field(
-        default=None, gt=0, description="warn when the HTTPS certificate expires within this many days")
+        default=None, gt=0, description="warn when the HTTPS certificate expires within this many days"
+    )
     follow_redirects: bool = Field(default=True, description="follow 301/302/303/307/308 (each hop is timed)")
     max_redirects: int = Field(default=5, ge=0, le=20, description="fail after this many redirects")
     max_body_bytes: int = Field(default=1 << 20, gt=0, description="read at most this much of the body")
@@ -71,8 +75,17 @@ async def run(target: str, options: HttpOptions, deadline: Deadline) -> CheckRes
         for redirects in range(options.max_redirects + 1):
             address = await resolve(url.host, url.port, recorder, deadline)
             try:
-                hop = await send(pool, method, url, deadline, headers=headers, body=body, address=address,
-                                 trace=recorder.trace, max_body_bytes=options.max_body_bytes)
+                hop = await send(
+                    pool,
+                    method,
+                    url,
+                    deadline,
+                    headers=headers,
+                    body=body,
+                    address=address,
+                    trace=recorder.trace,
+                    max_body_bytes=options.max_body_bytes,
+                )
             finally:
                 recorder.close_open_phases()
             not_after = hop.not_after if url.scheme == "https" else not_after
@@ -81,23 +94,39 @@ async def run(target: str, options: HttpOptions, deadline: Deadline) -> CheckRes
                 break
             next_url = url.join(location)
             if next_url.origin != url.origin:
-                headers.pop("Authorization", None)  # like browsers and curl: credentials stay with their origin
+                headers.pop(
+                    "Authorization", None
+                )  # like browsers and curl: credentials stay with their origin
             url = next_url
             if hop.status == 303 and method != "HEAD":
                 method, body = "GET", None  # "see other": fetch the other resource, as every client does
         else:
-            return _result(Status.FAIL, f"more than {options.max_redirects} redirects", started, recorder, hop,
-                           redirects, not_after)
+            return _result(
+                Status.FAIL,
+                f"more than {options.max_redirects} redirects",
+                started,
+                recorder,
+                hop,
+                redirects,
+                not_after,
+            )
     return _judge(hop, options, started, recorder, redirects, not_after)
 
 
-def _judge(hop: HttpResponse, options: HttpOptions, started: float, recorder: PhaseRecorder, redirects: int,
-           not_after: float | None) -> CheckResult:
+def _judge(
+    hop: HttpResponse,
+    options: HttpOptions,
+    started: float,
+    recorder: PhaseRecorder,
+    redirects: int,
+    not_after: float | None,
+) -> CheckResult:
     expected = options.expected_status
     if (hop.status not in expected) if expected else not 200 <= hop.status < 300:
         wanted = ", ".join(map(str, expected)) if expected else "2xx"
-        return _result(Status.FAIL, f"HTTP {hop.status}, expected {wanted}", started, recorder, hop, redirects,
-                       not_after)
+        return _result(
+            Status.FAIL, f"HTTP {hop.status}, expected {wanted}", started, recorder, hop, redirects, not_after
+        )
     problem = _body_problem(hop, options)
     if problem:
         return _result(Status.FAIL, problem, started, recorder, hop, redirects, not_after)
@@ -148,9 +177,24 @@ def _dig(document: Any, path: str) -> tuple[bool, Any]:
     return True, value
 
 
-def _result(status: Status, output: str, started: float, recorder: PhaseRecorder, hop: HttpResponse, redirects: int,
-            not_after: float | None) -> CheckResult:
+def _result(
+    status: Status,
+    output: str,
+    started: float,
+    recorder: PhaseRecorder,
+    hop: HttpResponse,
+    redirects: int,
+    not_after: float | None,
+) -> CheckResult:
     measurements = {f"phase_{phase}_s": seconds for phase, seconds in recorder.seconds.items()}
-    measurements.update(status_code=float(hop.status), redirects=float(redirects), body_bytes=float(len(hop.body)))
-    return CheckResult(status, output, observed_value=time.monotonic() - started, observed_unit="s",
-                       measurements=measurements, tls_not_after=not_after)
+    measurements.update(
+        status_code=float(hop.status), redirects=float(redirects), body_bytes=float(len(hop.body))
+    )
+    return CheckResult(
+        status,
+        output,
+        observed_value=time.monotonic() - started,
+        observed_unit="s",
+        measurements=measurements,
+        tls_not_after=not_after,
+    )

@@ -8,6 +8,7 @@ the deadline's ``current_step`` up to date, so a timeout says which phase hung. 
 before the request (``resolve``), because httpcore resolves inside ``connect_tcp`` and cannot tell the two
 apart; the request then goes to the resolved address with the original ``Host`` and SNI.
 """
+
 from __future__ import annotations
 
 import asyncio

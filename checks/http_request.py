@@ -4,6 +4,7 @@ Why httpcore and not httpx: ``import httpx`` adds ~10 MB of RSS on top of httpco
 /proc/self/status; its CLI module pulls in rich, pygments and click), and a check needs none of what
 httpx adds (cookies, redirects policy, content decoding): it follows redirects itself to time each hop.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,8 +22,12 @@ from checks.guard import TargetError
 
 # Everything httpcore raises for a failure of the far side (it has no common base class).
 HTTP_ERRORS: tuple[type[BaseException], ...] = (
-    httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException, httpcore.UnsupportedProtocol,
-    httpcore.ProxyError)
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.TimeoutException,
+    httpcore.UnsupportedProtocol,
+    httpcore.ProxyError,
+)
 _CHARSET = re.compile(r";\s*charset=\"?([\w.:-]+)", re.IGNORECASE)
 
 
@@ -49,12 +54,19 @@ class HttpUrl:
             raise TargetError(f"target must be an http:// or https:// URL with a host, got {text!r}")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:  # httpcore takes ASCII host names only: an internationalised name goes out in its IDNA form
-            host = parts.hostname if parts.hostname.isascii() else parts.hostname.encode("idna").decode("ascii")
+            host = (
+                parts.hostname if parts.hostname.isascii() else parts.hostname.encode("idna").decode("ascii")
+            )
         except UnicodeError as exc:
             raise TargetError(f"target host {parts.hostname!r} is not a valid name ({exc})") from None
-        return cls(scheme=parts.scheme, host=host, port=port or (443 if parts.scheme == "https" else 80),
-                   target=target, username=unquote(parts.username) if parts.username is not None else None,
-                   password=unquote(parts.password) if parts.password is not None else None)
+        return cls(
+            scheme=parts.scheme,
+            host=host,
+            port=port or (443 if parts.scheme == "https" else 80),
+            target=target,
+            username=unquote(parts.username) if parts.username is not None else None,
+            password=unquote(parts.password) if parts.password is not None else None,
+        )
 
     @property
     def origin(self) -> str:
@@ -105,27 +117,48 @@ def new_pool(context: ssl.SSLContext) -> httpcore.AsyncConnectionPool:
     return httpcore.AsyncConnectionPool(ssl_context=context, retries=0, max_connections=1)
 
 
-async def send(pool: httpcore.AsyncConnectionPool, method: str, url: HttpUrl, deadline: Deadline, *,
-               headers: dict[str, str] | None = None, body: bytes | None = None, address: str | None = None,
-               trace: Any = None, max_body_bytes: int = 1 << 20, step: str = "connect") -> HttpResponse:
+async def send(
+    pool: httpcore.AsyncConnectionPool,
+    method: str,
+    url: HttpUrl,
+    deadline: Deadline,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    address: str | None = None,
+    trace: Any = None,
+    max_body_bytes: int = 1 << 20,
+    step: str = "connect",
+) -> HttpResponse:
     """Send one request within ``deadline``; connect to ``address`` (a resolved IP) if given.
 
     ``step`` names the request in a timeout unless ``trace`` refines the deadline's current step.
     The ``Host`` header and TLS server name stay those of ``url``, so a request to a pre-resolved
     address is the same request. Credentials in the URL become basic auth unless ``headers`` has some.
     """
-    all_headers = {"Host": url.host_header, "User-Agent": "island-health-check", "Accept": "*/*", **(headers or {})}
+    all_headers = {
+        "Host": url.host_header,
+        "User-Agent": "island-health-check",
+        "Accept": "*/*",
+        **(headers or {}),
+    }
     if url.username is not None and not any(name.lower() == "authorization" for name in all_headers):
         all_headers["Authorization"] = basic_auth(url.username, url.password or "")
     # httpcore's own timeouts sit behind the deadline, which names the step that hung
     timeout = deadline.remaining() + 1.0
-    extensions: dict[str, Any] = {"sni_hostname": url.host, "timeout": dict.fromkeys(
-        ("connect", "read", "write", "pool"), timeout)}
+    extensions: dict[str, Any] = {
+        "sni_hostname": url.host,
+        "timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout),
+    }
     if trace is not None:
         extensions["trace"] = trace
     request_url = httpcore.URL(scheme=url.scheme, host=address or url.host, port=url.port, target=url.target)
-    async with deadline.step(step), pool.stream(method, request_url, headers=list(all_headers.items()),
-                                                     content=body, extensions=extensions) as response:
+    async with (
+        deadline.step(step),
+        pool.stream(
+            method, request_url, headers=list(all_headers.items()), content=body, extensions=extensions
+        ) as response,
+    ):
         chunks, size = [], 0
         async for chunk in response.aiter_stream():
             chunks.append(chunk)
@@ -136,5 +169,9 @@ async def send(pool: httpcore.AsyncConnectionPool, method: str, url: HttpUrl, de
         ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
         return HttpResponse(
             status=response.status,
-            headers={name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers},
-            body=b"".join(chunks)[:max_body_bytes], not_after=peer_not_after(ssl_object))
+            headers={
+                name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers
+            },
+            body=b"".join(chunks)[:max_body_bytes],
+            not_after=peer_not_after(ssl_object),
+        )

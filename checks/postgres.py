@@ -5,6 +5,7 @@ vs ``max_connections`` (warn at a ratio: the next deploy's pool will not fit), r
 on a replica (``pg_is_in_recovery()``), and the age of the longest running transaction in the cluster
 (it holds back vacuum and usually means a stuck request). Each query is a separate step under the deadline.
 """
+
 from __future__ import annotations
 
 import time
@@ -37,11 +38,17 @@ class PostgresOptions(base.Options):
     """Options of the ``postgres`` check; the target is a libpq URL or ``key=value`` connection string."""
 
     connections_warn_ratio: float = Field(
-        default=0.8, gt=0, le=1, description="warn when client connections / max_connections reach this")
-    replication_lag_warn_s: float = Field(default=30.0, ge=0, description="warn when a replica lags more (seconds)")
+        default=0.8, gt=0, le=1, description="warn when client connections / max_connections reach this"
+    )
+    replication_lag_warn_s: float = Field(
+        default=30.0, ge=0, description="warn when a replica lags more (seconds)"
+    )
     longest_transaction_warn_s: float = Field(
-        default=300.0, ge=0, description="warn when a transaction has been open longer (seconds)")
-    latency_warn_s: float | None = Field(default=None, gt=0, description="warn when connect + SELECT 1 is slower")
+        default=300.0, ge=0, description="warn when a transaction has been open longer (seconds)"
+    )
+    latency_warn_s: float | None = Field(
+        default=None, gt=0, description="warn when connect + SELECT 1 is slower"
+    )
 
 
 Options = PostgresOptions  # the name every check module exposes
@@ -56,8 +63,11 @@ async def run(target: str, options: PostgresOptions, deadline: Deadline) -> Chec
     started = time.monotonic()
     # connect_timeout is whole seconds (libpq, minimum 2); the deadline is the real bound.
     connect = psycopg.AsyncConnection.connect(
-        target, autocommit=True, connect_timeout=max(2, int(deadline.remaining() + 0.999)),
-        application_name="island-health-check")
+        target,
+        autocommit=True,
+        connect_timeout=max(2, int(deadline.remaining() + 0.999)),
+        application_name="island-health-check",
+    )
     conn = await deadline.run("connect", connect)
     try:
         await deadline.run("SELECT 1", conn.execute("SELECT 1"))
@@ -70,7 +80,10 @@ async def run(target: str, options: PostgresOptions, deadline: Deadline) -> Chec
     return CheckResult(
         Status.WARN if warnings else Status.PASS,
         "; ".join(warnings) or _summary(measurements),
-        observed_value=latency, observed_unit="s", measurements=measurements)
+        observed_value=latency,
+        observed_unit="s",
+        measurements=measurements,
+    )
 
 
 async def _fetch_one(conn: psycopg.AsyncConnection, step: str, query: str, deadline: Deadline) -> tuple:
@@ -104,13 +117,19 @@ async def _measure(conn: psycopg.AsyncConnection, deadline: Deadline) -> dict[st
 def _warnings(m: dict[str, float], options: PostgresOptions) -> list[str]:
     warnings = []
     if m["connections_ratio"] >= options.connections_warn_ratio:
-        warnings.append(f"connections {m['connections_used']:.0f}/{m['connections_max']:.0f} "
-                        f"({m['connections_ratio']:.0%}) at or above {options.connections_warn_ratio:.0%}")
+        warnings.append(
+            f"connections {m['connections_used']:.0f}/{m['connections_max']:.0f} "
+            f"({m['connections_ratio']:.0%}) at or above {options.connections_warn_ratio:.0%}"
+        )
     if m["longest_transaction_s"] > options.longest_transaction_warn_s:
-        warnings.append(f"a transaction has been open {m['longest_transaction_s']:.1f}s "
-                        f"(> {options.longest_transaction_warn_s:g}s)")
+        warnings.append(
+            f"a transaction has been open {m['longest_transaction_s']:.1f}s "
+            f"(> {options.longest_transaction_warn_s:g}s)"
+        )
     if m.get("replication_lag_s", 0.0) > options.replication_lag_warn_s:
-        warnings.append(f"replication lag {m['replication_lag_s']:.1f}s (> {options.replication_lag_warn_s:g}s)")
+        warnings.append(
+            f"replication lag {m['replication_lag_s']:.1f}s (> {options.replication_lag_warn_s:g}s)"
+        )
     if options.latency_warn_s is not None and m["latency_s"] > options.latency_warn_s:
         warnings.append(f"slow: SELECT 1 took {m['latency_s']:.3f}s (> {options.latency_warn_s:g}s)")
     return warnings
@@ -119,6 +138,8 @@ def _warnings(m: dict[str, float], options: PostgresOptions) -> list[str]:
 def _summary(m: dict[str, float]) -> str:
     role = "replica" if m["in_recovery"] else "primary"
     lag = f", lag {m['replication_lag_s']:.1f}s" if "replication_lag_s" in m else ""
-    return (f"SELECT 1 in {m['latency_s'] * 1000:.1f} ms; {role}{lag}; connections "
-            f"{m['connections_used']:.0f}/{m['connections_max']:.0f}; longest transaction "
-            f"{m['longest_transaction_s']:.1f}s")
+    return (
+        f"SELECT 1 in {m['latency_s'] * 1000:.1f} ms; {role}{lag}; connections "
+        f"{m['connections_used']:.0f}/{m['connections_max']:.0f}; longest transaction "
+        f"{m['longest_transaction_s']:.1f}s"
+    )

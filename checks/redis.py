@@ -4,6 +4,7 @@ Observed value: PING round trip in seconds. A Redis near ``maxmemory`` starts ev
 writes); ``rejected_connections`` counts clients turned away at ``maxclients`` since the server started.
 The target is a ``redis://`` / ``rediss://`` URL (``redis://:password@host:6379/0``).
 """
+
 from __future__ import annotations
 
 import time
@@ -15,15 +16,21 @@ from checks.base import CheckResult, Deadline, Status
 from checks.certificates import TlsClientOptions, client_context
 from checks.guard import guarded
 from checks.resp import RespConnection, RespError, parse_info, parse_url
+from checks.units import human_bytes
 
 
 class RedisOptions(TlsClientOptions):
     """Options of the ``redis`` check (``ca_file``/``insecure`` apply to rediss:// targets)."""
 
     memory_warn_ratio: float = Field(
-        default=0.9, gt=0, le=1, description="warn when used_memory / maxmemory reaches this (if maxmemory set)")
+        default=0.9,
+        gt=0,
+        le=1,
+        description="warn when used_memory / maxmemory reaches this (if maxmemory set)",
+    )
     expected_role: Literal["master", "slave"] | None = Field(
-        default=None, description="fail when INFO replication reports another role")
+        default=None, description="fail when INFO replication reports another role"
+    )
     latency_warn_s: float | None = Field(default=None, gt=0, description="warn when PING is slower (seconds)")
 
 
@@ -32,7 +39,7 @@ Options = RedisOptions  # the name every check module exposes
 
 @guarded(RespError)
 async def run(target: str, options: RedisOptions, deadline: Deadline) -> CheckResult:
-    """PING ``target`` and read INFO (memory, replication, stats, clients), each step bounded by ``deadline``."""
+    """PING ``target`` and read INFO (memory, replication, stats), each step bounded by ``deadline``."""
     address = parse_url(target)
     context = client_context(options) if address.tls else None
     connection = await deadline.run("connect", RespConnection.open(address, context))
@@ -60,12 +67,16 @@ def _result(latency: float, info: dict[str, Any], options: RedisOptions) -> Chec
     }
     if maximum:
         measurements["memory_ratio"] = used / maximum
-    summary = (f"PONG in {latency * 1000:.1f} ms; role {role}; memory {used} bytes"
-               + (f" of {maximum} ({used / maximum:.0%})" if maximum else " (no maxmemory)")
-               + f"; rejected connections {measurements['rejected_connections']:.0f}")
+    summary = (
+        f"PONG in {latency * 1000:.1f} ms; role {role}; memory {human_bytes(used)}"
+        + (f" of {human_bytes(maximum)} ({used / maximum:.0%})" if maximum else " (no maxmemory)")
+        + f"; rejected connections {measurements['rejected_connections']:.0f}"
+    )
     fields: dict[str, Any] = {"observed_value": latency, "observed_unit": "s", "measurements": measurements}
     if options.expected_role and role != options.expected_role:
-        return CheckResult(Status.FAIL, f"role is {role}, expected {options.expected_role}; {summary}", **fields)
+        return CheckResult(
+            Status.FAIL, f"role is {role}, expected {options.expected_role}; {summary}", **fields
+        )
     warnings = []
     if maximum and used / maximum >= options.memory_warn_ratio:
         warnings.append(f"memory {used / maximum:.0%} of maxmemory (>= {options.memory_warn_ratio:.0%})")

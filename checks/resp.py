@@ -4,6 +4,7 @@ Why not redis-py: importing ``redis.asyncio`` (redis-py 8) costs 23-28 MB of RSS
 every command module and the OpenTelemetry SDK), measured with /proc/self/status before and after the
 import; the agent's whole budget is 80 MB. A check needs four commands and a reply parser, below.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,9 +51,15 @@ def parse_url(url: str) -> RedisAddress:
         raise TargetError("unix:// target has no socket path")
     if parts.scheme != "unix" and not parts.hostname:
         raise TargetError("target has no host")
-    return RedisAddress(host=parts.hostname, port=port, path=parts.path if parts.scheme == "unix" else None,
-                        tls=parts.scheme == "rediss", username=unquote(parts.username) if parts.username else None,
-                        password=password, db=int(db_text))
+    return RedisAddress(
+        host=parts.hostname,
+        port=port,
+        path=parts.path if parts.scheme == "unix" else None,
+        tls=parts.scheme == "rediss",
+        username=unquote(parts.username) if parts.username else None,
+        password=password,
+        db=int(db_text),
+    )
 
 
 def encode(*args: str) -> bytes:
@@ -98,7 +105,8 @@ class RespConnection:
             reader, writer = await asyncio.open_unix_connection(address.path)
         else:
             reader, writer = await asyncio.open_connection(
-                address.host, address.port, ssl=context if address.tls else None)
+                address.host, address.port, ssl=context if address.tls else None
+            )
         connection = cls(reader, writer)
         try:
             if address.password is not None:

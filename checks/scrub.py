@@ -10,6 +10,7 @@ Two layers, because neither alone is enough:
   options), replaced wherever they appear, even where no pattern would spot them (a library quoting the
   password back in an error, percent-decoded or not).
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,7 +31,8 @@ _SECRET_KEYS = (
 )
 # password=..., "token": "...", ?api_key=...; the value is quoted or runs to whitespace / & / , / ; / ).
 _KEY_VALUE = re.compile(
-    rf"(?P<head>(?<![a-z0-9_])(?:{_SECRET_KEYS})[\"']?\s*[=:]\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s&,;)}}\]]+)",
+    rf"(?P<head>(?<![a-z0-9_])(?:{_SECRET_KEYS})[\"']?\s*[=:]\s*)"
+    r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s&,;)}\]]+)",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<head>\b(?:bearer|apikey)\s+)[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE)

@@ -4,6 +4,7 @@ Every step is a separate deadline step, so a server that greets and then stalls 
 during EHLO" rather than hanging. The target is ``smtp://[user:password@]host[:port]`` or ``host:port``;
 credentials in the URL are used for AUTH. Observed value: the whole conversation in seconds.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,8 @@ class SmtpOptions(TlsClientOptions):
     """Options of the ``smtp`` check."""
 
     tls: Literal["none", "starttls", "implicit"] = Field(
-        default="none", description="none, STARTTLS after EHLO (required then), or TLS from the first byte")
+        default="none", description="none, STARTTLS after EHLO (required then), or TLS from the first byte"
+    )
     helo_name: str = Field(default="localhost", description="the name this client gives in EHLO")
 
 
@@ -39,8 +41,14 @@ async def run(target: str, options: SmtpOptions, deadline: Deadline) -> CheckRes
     parts = urlsplit(target) if "://" in target else None
     started = time.monotonic()
     client = aiosmtplib.SMTP(
-        hostname=host, port=port, timeout=deadline.remaining() + 1.0, use_tls=options.tls == "implicit",
-        start_tls=False, tls_context=client_context(options), local_hostname=options.helo_name)
+        hostname=host,
+        port=port,
+        timeout=deadline.remaining() + 1.0,
+        use_tls=options.tls == "implicit",
+        start_tls=False,
+        tls_context=client_context(options),
+        local_hostname=options.helo_name,
+    )
     try:
         await deadline.run("connect", client.connect())
         await deadline.run("EHLO", client.ehlo())
@@ -58,5 +66,10 @@ async def run(target: str, options: SmtpOptions, deadline: Deadline) -> CheckRes
         client.close()
     elapsed = time.monotonic() - started
     via = {"none": "", "starttls": " with STARTTLS", "implicit": " over TLS"}[options.tls]
-    return CheckResult(Status.PASS, f"EHLO and NOOP{via} in {elapsed * 1000:.1f} ms", observed_value=elapsed,
-                       observed_unit="s", tls_not_after=not_after)
+    return CheckResult(
+        Status.PASS,
+        f"EHLO and NOOP{via} in {elapsed * 1000:.1f} ms",
+        observed_value=elapsed,
+        observed_unit="s",
+        tls_not_after=not_after,
+    )

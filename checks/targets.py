@@ -1,4 +1,5 @@
-"""Reading the ``target`` strings of the checks: ``host:port``, ``[v6]:port`` or ``scheme://host:port/...``."""
+"""Reading ``target`` strings: ``host:port``, ``[v6]:port`` or ``scheme://host:port/...``."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -3,6 +3,7 @@
 Observed value: connect (+ handshake) time in seconds. A server that accepts and never answers fails
 at the deadline with "timed out during read", however the options are set.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,9 @@ class TcpOptions(TlsClientOptions):
     """Options of the ``tcp`` check; the target is ``host:port``."""
 
     tls: bool = Field(default=False, description="do a TLS handshake after connecting")
-    server_name: str | None = Field(default=None, description="SNI and verified name (default: the target host)")
+    server_name: str | None = Field(
+        default=None, description="SNI and verified name (default: the target host)"
+    )
     send: str | None = Field(default=None, description="text sent after connecting (\\n is not added)")
     expect: str | None = Field(default=None, description="regex the server's reply must match")
     max_read_bytes: int = Field(default=65536, gt=0, description="give up matching after this much data")
@@ -50,28 +53,40 @@ async def run(target: str, options: TcpOptions, deadline: Deadline) -> CheckResu
     try:
         not_after = None
         if options.tls:
-            await deadline.run("tls handshake", writer.start_tls(
-                client_context(options), server_hostname=options.server_name or host))
+            await deadline.run(
+                "tls handshake",
+                writer.start_tls(client_context(options), server_hostname=options.server_name or host),
+            )
             not_after = peer_not_after(writer.get_extra_info("ssl_object"))
         connect_s = time.monotonic() - started
         if options.send is not None:
             writer.write(options.send.encode())
             await deadline.run("send", writer.drain())
-        reply, timed_out = await _read_until(reader, options, deadline) if options.expect is not None else ("", False)
+        reply, timed_out = (
+            await _read_until(reader, options, deadline) if options.expect is not None else ("", False)
+        )
     finally:
         writer.transport.abort()  # no graceful close: a wedged peer must not hold the check
-    fields: dict[str, Any] = {"observed_value": connect_s, "observed_unit": "s",
-                              "measurements": {"connect_s": connect_s}, "tls_not_after": not_after}
+    fields: dict[str, Any] = {
+        "observed_value": connect_s,
+        "observed_unit": "s",
+        "measurements": {"connect_s": connect_s},
+        "tls_not_after": not_after,
+    }
     if options.expect is not None and not re.search(options.expect, reply):
         waited = f" (waited {deadline.timeout_s:g}s for more)" if timed_out else ""
-        return CheckResult(Status.FAIL, f"reply {reply[:80]!r} does not match /{options.expect}/{waited}", **fields)
+        return CheckResult(
+            Status.FAIL, f"reply {reply[:80]!r} does not match /{options.expect}/{waited}", **fields
+        )
     what = f"connected{' with TLS' if options.tls else ''} in {connect_s * 1000:.1f} ms"
     if options.expect is not None:
         what += f"; reply matches /{options.expect}/"
     return CheckResult(Status.PASS, what, **fields)
 
 
-async def _read_until(reader: asyncio.StreamReader, options: TcpOptions, deadline: Deadline) -> tuple[str, bool]:
+async def _read_until(
+    reader: asyncio.StreamReader, options: TcpOptions, deadline: Deadline
+) -> tuple[str, bool]:
     """What the server sent until it matches ``expect``, closes, or sends ``max_read_bytes``.
 
     The flag tells whether the deadline struck first; with nothing received at all that is a plain

@@ -4,6 +4,7 @@ Observed value: days until the peer certificate's notAfter (negative once expire
 that moment in Unix seconds. With verification on (the default), an expired, untrusted or misnamed
 certificate fails the handshake and the check says why; with ``insecure`` the expiry is still judged.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,9 @@ from checks.targets import host_port
 class TlsOptions(TlsClientOptions):
     """Options of the ``tls`` check; the target is ``host:port`` (port 443 if left out)."""
 
-    server_name: str | None = Field(default=None, description="SNI and verified name (default: the target host)")
+    server_name: str | None = Field(
+        default=None, description="SNI and verified name (default: the target host)"
+    )
     warn_days: float = Field(default=30.0, ge=0, description="warn when the certificate expires within this")
     fail_days: float = Field(default=7.0, ge=0, description="fail when the certificate expires within this")
 
@@ -42,7 +45,9 @@ async def run(target: str, options: TlsOptions, deadline: Deadline) -> CheckResu
     server_name = options.server_name or host
     _, writer = await deadline.run("connect", asyncio.open_connection(host, port))
     try:
-        await deadline.run("tls handshake", writer.start_tls(client_context(options), server_hostname=server_name))
+        await deadline.run(
+            "tls handshake", writer.start_tls(client_context(options), server_hostname=server_name)
+        )
         ssl_object = writer.get_extra_info("ssl_object")
         not_after = peer_not_after(ssl_object)
         version = ssl_object.version() if ssl_object is not None else None
@@ -51,12 +56,17 @@ async def run(target: str, options: TlsOptions, deadline: Deadline) -> CheckResu
     if not_after is None:
         raise TargetError(f"{server_name}: the server sent no certificate")
     days = (not_after - time.time()) / 86400
-    fields: dict[str, Any] = {"observed_value": round(days, 3), "observed_unit": "days", "tls_not_after": not_after,
-              "measurements": {"days_left": days}}
+    fields: dict[str, Any] = {
+        "observed_value": round(days, 3),
+        "observed_unit": "days",
+        "tls_not_after": not_after,
+        "measurements": {"days_left": days},
+    }
     expiry = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(not_after))
     if days <= 0:
-        return CheckResult(Status.FAIL, f"certificate of {server_name} expired {-days:.1f} days ago ({expiry})",
-                           **fields)
+        return CheckResult(
+            Status.FAIL, f"certificate of {server_name} expired {-days:.1f} days ago ({expiry})", **fields
+        )
     text = f"certificate of {server_name} expires in {days:.1f} days ({expiry}), {version}"
     if days <= options.fail_days:
         return CheckResult(Status.FAIL, f"{text}; fail below {options.fail_days:g} days", **fields)

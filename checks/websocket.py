@@ -5,6 +5,7 @@ the check sends a WebSocket ping and waits for the pong; with ``send`` it sends 
 a message matching ``expect``. A rejected handshake fails with its HTTP status ("HTTP 401").
 Observed value: the round trip (pong or reply) in seconds.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,9 @@ class WebSocketOptions(TlsClientOptions):
 
     bearer_token: SecretStr | None = Field(default=None, description="sent as Authorization: Bearer ...")
     query_token: SecretStr | None = Field(
-        default=None, description="added to the URL as ?<query_param>=... (for clients that cannot set headers)")
+        default=None,
+        description="added to the URL as ?<query_param>=... (for clients that cannot set headers)",
+    )
     query_param: str = Field(default="token", description="name of the query parameter carrying query_token")
     headers: dict[str, str] = Field(default_factory=dict, description="extra handshake headers")
     send: str | None = Field(default=None, description="text message to send instead of a ping")
@@ -70,9 +73,19 @@ async def run(target: str, options: WebSocketOptions, deadline: Deadline) -> Che
         headers["Authorization"] = f"Bearer {options.bearer_token.get_secret_value()}"
     kwargs: dict[str, Any] = {"ssl": client_context(options)} if url.startswith("wss:") else {}
     started = time.monotonic()
-    ws = await deadline.run("handshake", connect(
-        url, additional_headers=headers, proxy=None, open_timeout=None, ping_interval=None,
-        close_timeout=None, user_agent_header="island-health-check", **kwargs))
+    ws = await deadline.run(
+        "handshake",
+        connect(
+            url,
+            additional_headers=headers,
+            proxy=None,
+            open_timeout=None,
+            ping_interval=None,
+            close_timeout=None,
+            user_agent_header="island-health-check",
+            **kwargs,
+        ),
+    )
     try:
         connect_s = time.monotonic() - started
         ssl_object = ws.transport.get_extra_info("ssl_object")
@@ -82,16 +95,23 @@ async def run(target: str, options: WebSocketOptions, deadline: Deadline) -> Che
     finally:
         await _close(ws, deadline)
     if what is None:
-        return CheckResult(Status.FAIL, f"no reply matching /{options.expect}/ in {options.max_messages} messages",
-                           measurements={"connect_s": connect_s})
-    return CheckResult(Status.PASS, f"{what} in {round_trip * 1000:.1f} ms (handshake {connect_s * 1000:.1f} ms)",
-                       observed_value=round_trip, observed_unit="s",
-                       measurements={"connect_s": connect_s, "round_trip_s": round_trip},
-                       tls_not_after=peer_not_after(ssl_object))
+        return CheckResult(
+            Status.FAIL,
+            f"no reply matching /{options.expect}/ in {options.max_messages} messages",
+            measurements={"connect_s": connect_s},
+        )
+    return CheckResult(
+        Status.PASS,
+        f"{what} in {round_trip * 1000:.1f} ms (handshake {connect_s * 1000:.1f} ms)",
+        observed_value=round_trip,
+        observed_unit="s",
+        measurements={"connect_s": connect_s, "round_trip_s": round_trip},
+        tls_not_after=peer_not_after(ssl_object),
+    )
 
 
 async def _round_trip(ws: ClientConnection, options: WebSocketOptions, deadline: Deadline) -> str | None:
-    """"pong" or "reply" on success, None when no reply matched."""
+    """ "pong" or "reply" on success, None when no reply matched."""
     if options.send is None:
         pong = await deadline.run("ping", ws.ping())
         await deadline.run("pong", pong)

@@ -1,4 +1,5 @@
 """Real servers for the check tests: a test CA, HTTP(S) servers in threads, a throwaway Redis, a database."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

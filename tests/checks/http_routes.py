@@ -1,4 +1,5 @@
 """The routes of the test HTTP server the http and elasticsearch checks probe."""
+
 from __future__ import annotations
 
 import contextlib
@@ -26,8 +27,13 @@ class RoutesHandler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # keep pytest output clean
         pass
 
-    def _send(self, status: int, body: bytes = b"", content_type: str = "text/plain; charset=utf-8",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str = "text/plain; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -58,9 +64,16 @@ class RoutesHandler(BaseHTTPRequestHandler):
         elif url.path == "/auth":
             ok = self.headers.get("Authorization") == f"Bearer {BEARER}"
             self._send(200 if ok else 401, b"welcome" if ok else b"who are you")
-        elif len(parts) == 3 and parts[0] in ("green", "yellow", "red") and parts[1:] == ["_cluster", "health"]:
-            doc = {"cluster_name": "fake", "status": parts[0], "number_of_nodes": 3, "active_shards": 10,
-                   "unassigned_shards": 0 if parts[0] == "green" else 4}
+        elif (
+            len(parts) == 3 and parts[0] in ("green", "yellow", "red") and parts[1:] == ["_cluster", "health"]
+        ):
+            doc = {
+                "cluster_name": "fake",
+                "status": parts[0],
+                "number_of_nodes": 3,
+                "active_shards": 10,
+                "unassigned_shards": 0 if parts[0] == "green" else 4,
+            }
             self._send(200, json.dumps(doc).encode(), "application/json")
         else:
             self._send(404, b"no such route")

@@ -3,6 +3,7 @@
 This is the one place a timing bound is asserted, because the issue demands it: a hung dependency must
 not hold a check (and so the agent's view of it) longer than its timeout.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """The dns check against a tiny authoritative DNS server (tests.support.dns_server) in the test's loop."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -24,18 +25,22 @@ async def test_answers_expected(dns_port: int) -> None:
     result = await dns_check.run("app.island.test", options(dns_port, expected=["10.0.0.2"]), Deadline(2))
     assert result.status is Status.PASS and "10.0.0.1, 10.0.0.2" in result.output
     assert result.measurements["answers"] == 2 and result.observed_unit == "s"
-    mx = await dns_check.run("mail.island.test", options(dns_port, record_type="mx",
-                                                         expected=["10 MX.island.test"]), Deadline(2))
+    mx = await dns_check.run(
+        "mail.island.test", options(dns_port, record_type="mx", expected=["10 MX.island.test"]), Deadline(2)
+    )
     assert mx.status is Status.PASS, mx.output
-    txt = await dns_check.run("txt.island.test", options(dns_port, record_type="TXT",
-                                                         expected=['"v=spf1 -all"']), Deadline(2))
+    txt = await dns_check.run(
+        "txt.island.test", options(dns_port, record_type="TXT", expected=['"v=spf1 -all"']), Deadline(2)
+    )
     assert txt.status is Status.PASS, txt.output
 
 
 async def test_missing_and_unexpected_answers_fail(dns_port: int) -> None:
     missing = await dns_check.run("app.island.test", options(dns_port, expected=["10.0.0.9"]), Deadline(2))
     assert missing.status is Status.FAIL and missing.output == "missing 10.0.0.9; got 10.0.0.1, 10.0.0.2"
-    exact = await dns_check.run("app.island.test", options(dns_port, expected=["10.0.0.1"], exact=True), Deadline(2))
+    exact = await dns_check.run(
+        "app.island.test", options(dns_port, expected=["10.0.0.1"], exact=True), Deadline(2)
+    )
     assert exact.status is Status.FAIL and exact.output.startswith("unexpected 10.0.0.2")
 
 

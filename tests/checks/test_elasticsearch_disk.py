@@ -1,4 +1,5 @@
 """The elasticsearch check (osmem-server for green, a FAKE cluster-health route for yellow/red) and disk."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -40,8 +41,11 @@ async def test_credentials_never_in_output() -> None:
     options = elasticsearch.Options(username="elastic", password="El4stic-Secret")
     result = await elasticsearch.run(f"http://127.0.0.1:{free_port()}", options, Deadline(2))
     assert result.status is Status.FAIL and "connection refused" in result.output
-    keyed = await elasticsearch.run(f"https://u:UrlPassw0rd@127.0.0.1:{free_port()}",
-                                    elasticsearch.Options(api_key="QmFzZTY0S2V5SGVyZQ=="), Deadline(2))
+    keyed = await elasticsearch.run(
+        f"https://u:UrlPassw0rd@127.0.0.1:{free_port()}",
+        elasticsearch.Options(api_key="QmFzZTY0S2V5SGVyZQ=="),
+        Deadline(2),
+    )
     assert keyed.status is Status.FAIL and "UrlPassw0rd" not in keyed.output
 
 

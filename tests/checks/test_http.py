@@ -1,4 +1,5 @@
 """The http check against a real HTTP(S) server (stdlib, in a thread) with a test CA."""
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,9 @@ async def test_pass_with_phases(http_url: str) -> None:
 
 async def test_resolve_phase_and_host_header_with_a_name(http_url: str) -> None:
     port = http_url.rsplit(":", 1)[1]
-    result = await http.run(f"http://localhost:{port}/host", http.Options(body_regex=f"^localhost:{port}$"),
-                            Deadline(3))
+    result = await http.run(
+        f"http://localhost:{port}/host", http.Options(body_regex=f"^localhost:{port}$"), Deadline(3)
+    )
     assert result.status is Status.PASS, result.output
     assert result.measurements["phase_resolve_s"] > 0
 
@@ -58,14 +60,16 @@ async def test_redirects_followed_and_limited(http_url: str) -> None:
     assert result.status is Status.PASS and result.measurements["redirects"] == 3
     too_many = await http.run(f"{http_url}/redirect/3", http.Options(max_redirects=2), Deadline(3))
     assert too_many.status is Status.FAIL and "more than 2 redirects" in too_many.output
-    unfollowed = await http.run(f"{http_url}/redirect/1", http.Options(follow_redirects=False,
-                                                                        expected_status=[302]), Deadline(3))
+    unfollowed = await http.run(
+        f"{http_url}/redirect/1", http.Options(follow_redirects=False, expected_status=[302]), Deadline(3)
+    )
     assert unfollowed.status is Status.PASS
 
 
 async def test_post_body_and_bearer_token(http_url: str) -> None:
-    posted = await http.run(f"{http_url}/echo", http.Options(method="POST", body="ping", body_regex="^got ping$"),
-                            Deadline(3))
+    posted = await http.run(
+        f"{http_url}/echo", http.Options(method="POST", body="ping", body_regex="^got ping$"), Deadline(3)
+    )
     assert posted.status is Status.PASS, posted.output
     denied = await http.run(f"{http_url}/auth", http.Options(), Deadline(3))
     assert denied.status is Status.FAIL and "401" in denied.output
@@ -79,11 +83,18 @@ async def test_latency_warn(http_url: str) -> None:
 
 
 async def test_https_with_ca_file_reports_expiry_and_tls_phase(https_port: int, pki: TestPki) -> None:
-    result = await http.run(f"https://localhost:{https_port}/ok", http.Options(ca_file=pki.ca_file), Deadline(3))
+    result = await http.run(
+        f"https://localhost:{https_port}/ok", http.Options(ca_file=pki.ca_file), Deadline(3)
+    )
     assert result.status is Status.PASS, result.output
     assert result.tls_not_after is not None and result.measurements["phase_tls_s"] > 0
-    assert (await http.run(f"https://127.0.0.1:{https_port}/ok", http.Options(
-        ca_file=pki.ca_file, cert_expiry_warn_days=14), Deadline(3))).status is Status.PASS
+    assert (
+        await http.run(
+            f"https://127.0.0.1:{https_port}/ok",
+            http.Options(ca_file=pki.ca_file, cert_expiry_warn_days=14),
+            Deadline(3),
+        )
+    ).status is Status.PASS
 
 
 async def test_https_certificate_expiring_soon_warns(pki: TestPki) -> None:

@@ -1,4 +1,5 @@
 """The postgres check against the shared server (own database) and a throwaway cluster and replica."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,11 @@ from tests.support.services import free_port, postgres_cluster
 
 
 async def test_pass_reports_latency_and_connections(postgres_dsn: str) -> None:
-    result = await postgres.run(postgres_dsn, postgres.Options(longest_transaction_warn_s=86400,
-                                                               connections_warn_ratio=1.0), Deadline(5))
+    result = await postgres.run(
+        postgres_dsn,
+        postgres.Options(longest_transaction_warn_s=86400, connections_warn_ratio=1.0),
+        Deadline(5),
+    )
     assert result.status is Status.PASS, result.output
     assert result.observed_unit == "s" and 0 < result.observed_value < 5
     assert result.measurements["connections_used"] >= 1
@@ -52,7 +56,9 @@ async def test_refused_fails_with_reason_and_no_password() -> None:
 
 async def test_unknown_database_fails(postgres_dsn: str) -> None:
     target = postgres_dsn.rsplit("/", 1)[0] + "/island_no_such_db password=x"
-    result = await postgres.run(postgres_dsn.rsplit("/", 1)[0] + "/island_no_such_db", postgres.Options(), Deadline(2))
+    result = await postgres.run(
+        postgres_dsn.rsplit("/", 1)[0] + "/island_no_such_db", postgres.Options(), Deadline(2)
+    )
     assert result.status is Status.FAIL and "does not exist" in result.output
     result = await postgres.run(target, postgres.Options(), Deadline(2))
     assert result.status is Status.FAIL  # not a valid URL any more: a clear failure, never an exception

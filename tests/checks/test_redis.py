@@ -1,4 +1,5 @@
 """The redis check against a throwaway redis-server (maxmemory 4mb)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -28,7 +29,9 @@ async def test_memory_ratio_warns(redis_url: str) -> None:
 
 
 async def test_unexpected_role_fails(redis_url: str) -> None:
-    assert (await redis.run(redis_url, redis.Options(expected_role="master"), Deadline(2))).status is Status.PASS
+    assert (
+        await redis.run(redis_url, redis.Options(expected_role="master"), Deadline(2))
+    ).status is Status.PASS
     result = await redis.run(redis_url, redis.Options(expected_role="slave"), Deadline(2))
     assert result.status is Status.FAIL and "role is master, expected slave" in result.output
 
@@ -48,8 +51,22 @@ async def test_not_a_redis_url_fails_clearly() -> None:
 def protected_port() -> Iterator[int]:
     """A throwaway redis-server with requirepass."""
     port = free_port()
-    server = ManagedProcess(argv=["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no", "--requirepass", PASSWORD], port=port)
+    server = ManagedProcess(
+        argv=[
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            PASSWORD,
+        ],
+        port=port,
+    )
     server.start()
     try:
         yield server.port
@@ -60,10 +77,14 @@ def protected_port() -> Iterator[int]:
 async def test_auth_and_database_selection(protected_port: int) -> None:
     good = await redis.run(f"redis://:{PASSWORD}@127.0.0.1:{protected_port}/3", redis.Options(), Deadline(2))
     assert good.status is Status.PASS, good.output
-    wrong = await redis.run(f"redis://:not-{PASSWORD}@127.0.0.1:{protected_port}/0", redis.Options(), Deadline(2))
+    wrong = await redis.run(
+        f"redis://:not-{PASSWORD}@127.0.0.1:{protected_port}/0", redis.Options(), Deadline(2)
+    )
     assert wrong.status is Status.FAIL and wrong.output.startswith("connect: WRONGPASS")
     assert PASSWORD not in wrong.output
     missing = await redis.run(f"redis://127.0.0.1:{protected_port}/0", redis.Options(), Deadline(2))
     assert missing.status is Status.FAIL and "NOAUTH" in missing.output
-    no_db = await redis.run(f"redis://:{PASSWORD}@127.0.0.1:{protected_port}/99", redis.Options(), Deadline(2))
+    no_db = await redis.run(
+        f"redis://:{PASSWORD}@127.0.0.1:{protected_port}/99", redis.Options(), Deadline(2)
+    )
     assert no_db.status is Status.FAIL and "DB index is out of range" in no_db.output

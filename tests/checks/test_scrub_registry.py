@@ -1,4 +1,5 @@
 """Secret scrubbing (unit) and the registry's contract: every check type, one shape."""
+
 from __future__ import annotations
 
 import inspect
@@ -13,28 +14,34 @@ from checks.guard import guarded
 from checks.scrub import option_secrets, scrub, target_secrets
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("postgresql://app:s3cr@t@db:5432/rides failed", "postgresql://app:***@db:5432/rides failed"),
-    ("redis://:hunter22@cache:6379/0", "redis://:***@cache:6379/0"),
-    ("host=db password=hunter22 user=app", "host=db password=*** user=app"),
-    ("dbname=x password='two words'", "dbname=x password='***'"),
-    ('{"api_key": "abc123xyz"}', '{"api_key": "***"}'),
-    ("GET /ws?token=abc.def&x=1", "GET /ws?token=***&x=1"),
-    ("Authorization: Bearer eyJhbGciOi.payload.sig", "Authorization: Bearer ***"),
-    ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***"),
-    ("key sk_live_4eC39HqLyjWDarjtT1zdp7dc leaked", "key *** leaked"),
-    ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl here", "jwt *** here"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql://app:s3cr@t@db:5432/rides failed", "postgresql://app:***@db:5432/rides failed"),
+        ("redis://:hunter22@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("host=db password=hunter22 user=app", "host=db password=*** user=app"),
+        ("dbname=x password='two words'", "dbname=x password='***'"),
+        ('{"api_key": "abc123xyz"}', '{"api_key": "***"}'),
+        ("GET /ws?token=abc.def&x=1", "GET /ws?token=***&x=1"),
+        ("Authorization: Bearer eyJhbGciOi.payload.sig", "Authorization: Bearer ***"),
+        ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***"),
+        ("key sk_live_4eC39HqLyjWDarjtT1zdp7dc leaked", "key *** leaked"),
+        ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl here", "jwt *** here"),
+    ],
+)
 def test_scrub_patterns(text: str, expected: str) -> None:
     assert scrub(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "password authentication failed for user \"app\"",
-    "basic authentication required",
-    "http://db:8080/path@v2",
-    "connection to server at \"127.0.0.1\", port 5432 failed",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'password authentication failed for user "app"',
+        "basic authentication required",
+        "http://db:8080/path@v2",
+        'connection to server at "127.0.0.1", port 5432 failed',
+    ],
+)
 def test_scrub_leaves_ordinary_text_alone(text: str) -> None:
     assert scrub(text) == text
 
@@ -42,7 +49,10 @@ def test_scrub_leaves_ordinary_text_alone(text: str) -> None:
 def test_known_secrets_are_removed_anywhere() -> None:
     secrets = target_secrets("postgresql://app:p%40ss-w0rd@db/rides")
     assert set(secrets) == {"p%40ss-w0rd", "p@ss-w0rd"}
-    assert scrub("server said: bad password p@ss-w0rd for app", secrets) == "server said: bad password *** for app"
+    assert (
+        scrub("server said: bad password p@ss-w0rd for app", secrets)
+        == "server said: bad password *** for app"
+    )
     assert target_secrets("host=db password=kv-secret") == ["kv-secret"]
     assert target_secrets("http://db/rides") == []
     options = websocket.Options(bearer_token="tok-123456", query_token="q-654321")
@@ -73,8 +83,18 @@ async def test_guard_lets_programming_errors_raise() -> None:
 
 
 def test_registry_shape() -> None:
-    assert set(REGISTRY) == {"postgres", "redis", "http", "tcp", "dns", "tls", "smtp", "websocket",
-                             "elasticsearch", "disk"}
+    assert set(REGISTRY) == {
+        "postgres",
+        "redis",
+        "http",
+        "tcp",
+        "dns",
+        "tls",
+        "smtp",
+        "websocket",
+        "elasticsearch",
+        "disk",
+    }
     for name, check in REGISTRY.items():
         assert check.name == name
         assert issubclass(check.options_model, Options) and check.options_model.__doc__
@@ -98,8 +118,19 @@ def test_options_refuse_unknown_keys_and_bad_values() -> None:
         REGISTRY["tls"].options_model(warn_days=5, fail_days=10)
 
 
-@pytest.mark.parametrize("target", ["", "x", "http://a..b/", "http://é.invalid/", "bad\x00target",
-                                    "redis://h:99999/0", "localhost:-1", "http://[::1"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "",
+        "x",
+        "http://a..b/",
+        "http://é.invalid/",
+        "bad\x00target",
+        "redis://h:99999/0",
+        "localhost:-1",
+        "http://[::1",
+    ],
+)
 async def test_bad_targets_fail_without_raising(target: str) -> None:
     for name, check in REGISTRY.items():
         result = await check.run(target, check.options_model(), Deadline(0.5))

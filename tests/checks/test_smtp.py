@@ -1,4 +1,5 @@
 """The smtp check against aiosmtpd: plain, with STARTTLS, with AUTH after STARTTLS."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -29,8 +30,14 @@ class _Sink:
 def auth_smtp_port(pki: TestPki) -> Iterator[int]:
     """aiosmtpd offering STARTTLS and AUTH (only over TLS), on a free port."""
     port = free_port()
-    controller = Controller(_Sink(), hostname="127.0.0.1", port=port, tls_context=pki.server_context(),
-                            authenticator=_authenticate, auth_require_tls=True)
+    controller = Controller(
+        _Sink(),
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=pki.server_context(),
+        authenticator=_authenticate,
+        auth_require_tls=True,
+    )
     controller.start()
     try:
         yield port
@@ -53,12 +60,15 @@ async def test_starttls_required_but_not_offered() -> None:
 
 async def test_starttls_verified_and_untrusted(pki: TestPki) -> None:
     with smtp_catcher(tls_context=pki.server_context()) as catcher:
-        result = await smtp.run(f"smtp://localhost:{catcher.port}", smtp.Options(tls="starttls", ca_file=pki.ca_file),
-                                Deadline(3))
+        result = await smtp.run(
+            f"smtp://localhost:{catcher.port}", smtp.Options(tls="starttls", ca_file=pki.ca_file), Deadline(3)
+        )
         assert result.status is Status.PASS and "with STARTTLS" in result.output, result.output
         assert result.tls_not_after is not None
         untrusted = await smtp.run(f"localhost:{catcher.port}", smtp.Options(tls="starttls"), Deadline(3))
-    assert untrusted.status is Status.FAIL and untrusted.output.startswith("STARTTLS: TLS certificate verify failed")
+    assert untrusted.status is Status.FAIL and untrusted.output.startswith(
+        "STARTTLS: TLS certificate verify failed"
+    )
 
 
 async def test_auth_after_starttls_scrubs_the_password(auth_smtp_port: int, pki: TestPki) -> None:
@@ -72,4 +82,6 @@ async def test_auth_after_starttls_scrubs_the_password(auth_smtp_port: int, pki:
 
 async def test_refused() -> None:
     result = await smtp.run(f"smtp://127.0.0.1:{free_port()}", smtp.Options(), Deadline(2))
-    assert result.status is Status.FAIL and result.output.startswith("connect:") and "refused" in result.output
+    assert (
+        result.status is Status.FAIL and result.output.startswith("connect:") and "refused" in result.output
+    )

@@ -1,4 +1,5 @@
 """The tcp and tls checks against asyncio servers in the test's loop, with certificates from a test CA."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,7 +44,9 @@ async def test_tcp_connect_send_expect() -> None:
         assert plain.status is Status.PASS and plain.output.startswith("connected in")
         banner = await tcp.run(f"127.0.0.1:{port}", tcp.Options(expect=r"^220 island"), Deadline(2))
         assert banner.status is Status.PASS and "reply matches" in banner.output
-        echoed = await tcp.run(f"tcp://localhost:{port}", tcp.Options(send="ping\n", expect="PING"), Deadline(2))
+        echoed = await tcp.run(
+            f"tcp://localhost:{port}", tcp.Options(send="ping\n", expect="PING"), Deadline(2)
+        )
         assert echoed.status is Status.PASS
         wrong = await tcp.run(f"127.0.0.1:{port}", tcp.Options(expect="^SSH-"), Deadline(0.3))
         assert wrong.status is Status.FAIL
@@ -52,8 +55,9 @@ async def test_tcp_connect_send_expect() -> None:
 
 async def test_tcp_with_tls(pki: TestPki) -> None:
     async with greeter(pki.server_context()) as port:
-        result = await tcp.run(f"localhost:{port}", tcp.Options(tls=True, ca_file=pki.ca_file, expect="220"),
-                               Deadline(2))
+        result = await tcp.run(
+            f"localhost:{port}", tcp.Options(tls=True, ca_file=pki.ca_file, expect="220"), Deadline(2)
+        )
         assert result.status is Status.PASS and "with TLS" in result.output
         assert result.tls_not_after is not None
         untrusted = await tcp.run(f"localhost:{port}", tcp.Options(tls=True), Deadline(2))
@@ -69,8 +73,11 @@ async def test_tcp_refused_and_bad_target() -> None:
 
 
 async def test_tls_days_left_thresholds(pki: TestPki) -> None:
-    cases = [(90, Status.PASS, "expires in"), (20, Status.WARN, "warn below 30 days"),
-             (3, Status.FAIL, "fail below 7 days")]
+    cases = [
+        (90, Status.PASS, "expires in"),
+        (20, Status.WARN, "warn below 30 days"),
+        (3, Status.FAIL, "fail below 7 days"),
+    ]
     for days, status, text in cases:
         async with greeter(pki.server_context(not_after=days_from_now(days))) as port:
             result = await tls.run(f"localhost:{port}", tls.Options(ca_file=pki.ca_file), Deadline(2))
@@ -92,10 +99,13 @@ async def test_tls_wrong_name_and_untrusted(pki: TestPki) -> None:
     async with greeter(pki.server_context("api.island.test")) as port:
         misnamed = await tls.run(f"localhost:{port}", tls.Options(ca_file=pki.ca_file), Deadline(2))
         assert misnamed.status is Status.FAIL and "Hostname mismatch" in misnamed.output
-        by_sni = await tls.run(f"127.0.0.1:{port}", tls.Options(ca_file=pki.ca_file, server_name="api.island.test"),
-                               Deadline(2))
+        by_sni = await tls.run(
+            f"127.0.0.1:{port}", tls.Options(ca_file=pki.ca_file, server_name="api.island.test"), Deadline(2)
+        )
         assert by_sni.status is Status.PASS, by_sni.output
-        untrusted = await tls.run(f"localhost:{port}", tls.Options(server_name="api.island.test"), Deadline(2))
+        untrusted = await tls.run(
+            f"localhost:{port}", tls.Options(server_name="api.island.test"), Deadline(2)
+        )
         assert untrusted.status is Status.FAIL and "unable to get local issuer" in untrusted.output
 
 

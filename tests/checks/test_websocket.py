@@ -1,4 +1,5 @@
 """The websocket check against a websockets echo server (in the test's loop) that can require a token."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -50,8 +51,9 @@ async def test_message_round_trip(ws_base: str) -> None:
     options = websocket.Options(send="hello", expect="^echo: hello$")
     result = await websocket.run(f"{ws_base}/", options, Deadline(2))
     assert result.status is Status.PASS and result.output.startswith("reply in")
-    mismatch = await websocket.run(f"{ws_base}/", websocket.Options(send="x", expect="^nope", max_messages=1),
-                                   Deadline(2))
+    mismatch = await websocket.run(
+        f"{ws_base}/", websocket.Options(send="x", expect="^nope", max_messages=1), Deadline(2)
+    )
     assert mismatch.status is Status.FAIL and "no reply matching /^nope/" in mismatch.output
 
 

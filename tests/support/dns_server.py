@@ -6,6 +6,7 @@ other record types, and never answers ``SILENT`` (for timeouts). It runs in the 
     async with tiny_dns_server() as port:
         ...  # ask 127.0.0.1:port
 """
+
 from __future__ import annotations
 
 import asyncio

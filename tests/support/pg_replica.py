@@ -4,6 +4,7 @@
 then starts as a hot standby on a port of its own. initdb's trust ``pg_hba.conf`` already allows
 replication connections from 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,10 +26,30 @@ def replica_of(primary: PostgresCluster) -> Iterator[PostgresCluster]:
     shutil.chown(root, "postgres")
     shutil.chown(sockdir, "postgres")
     subprocess.run(
-        ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1",
-         "-p", str(primary.port), "-U", "postgres", "-D", str(datadir), "-R", "-X", "stream",
-         "-c", "fast", "--no-sync"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(PG_BIN / "pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(datadir),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     replica = PostgresCluster(port=free_port(), datadir=datadir, sockdir=sockdir)
     replica.start()

@@ -8,6 +8,7 @@ HTTP requests and protocol greetings sent to it hang until the client's deadline
         await checks.tcp.run(f"127.0.0.1:{hole.port}", ...)
         assert hole.accepted >= 1
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -6,6 +6,7 @@
     pki = test_pki(tmp_path)
     ctx = pki.server_context(not_after=datetime.now(timezone.utc) + timedelta(days=3))
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,13 +29,15 @@ class TestPki:
     ca_file: Path
     directory: Path
 
-    def issue(self, *names: str, not_before: dt.datetime | None = None,
-              not_after: dt.datetime | None = None) -> trustme.LeafCert:
+    def issue(
+        self, *names: str, not_before: dt.datetime | None = None, not_after: dt.datetime | None = None
+    ) -> trustme.LeafCert:
         """A leaf certificate for ``names`` (default localhost and 127.0.0.1) valid in the given window."""
         return self.ca.issue_cert(*(names or DEFAULT_NAMES), not_before=not_before, not_after=not_after)
 
-    def server_context(self, *names: str, not_before: dt.datetime | None = None,
-                       not_after: dt.datetime | None = None) -> ssl.SSLContext:
+    def server_context(
+        self, *names: str, not_before: dt.datetime | None = None, not_after: dt.datetime | None = None
+    ) -> ssl.SSLContext:
         """A server-side SSLContext presenting a fresh leaf certificate."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.issue(*names, not_before=not_before, not_after=not_after).configure_cert(context)
