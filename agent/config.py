@@ -38,11 +38,14 @@ class _Strict(BaseModel):
 
 
 class ServerConfig(_Strict):
-    host: str = Field(default_factory=lambda: os.environ.get("AGENT_HOST", "127.0.0.1"))
-    port: int = Field(default_factory=lambda: int(os.environ.get("AGENT_PORT", "9300")), ge=1, le=65535)
+    # Environment defaults are validated like file values (validate_default), so AGENT_PORT=abc is an error
+    # naming server.port rather than a traceback.
+    host: str = Field(default_factory=lambda: os.environ.get("AGENT_HOST", "127.0.0.1"), validate_default=True)
+    port: int = Field(default_factory=lambda: os.environ.get("AGENT_PORT", "9300"), ge=1, le=65535,
+                      validate_default=True)
     # Bearer token that unlocks outputs and observed values; without one nobody gets details.
-    health_token: SecretStr | None = Field(
-        default_factory=lambda: SecretStr(os.environ["AGENT_HEALTH_TOKEN"]) if os.environ.get("AGENT_HEALTH_TOKEN") else None)
+    health_token: SecretStr | None = Field(default_factory=lambda: os.environ.get("AGENT_HEALTH_TOKEN"),
+                                           validate_default=True)
 
     @field_validator("health_token", mode="after")
     @classmethod
@@ -93,7 +96,7 @@ class CheckConfig(_Strict):
 
 
 class AgentConfig(_Strict):
-    server: ServerConfig = Field(default_factory=ServerConfig)
+    server: ServerConfig = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     heartbeat_interval: float = Field(default=1.0, gt=0, description="seconds between scheduler heartbeats")
     history_size: int = Field(default=60, ge=1, le=10_000)

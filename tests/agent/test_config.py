@@ -114,3 +114,10 @@ def test_cli_validate_exit_codes(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "agent.cli", "validate", "--config", str(tmp_path / "none.yaml")],
                              check=False, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "none.yaml: cannot read the file" in missing.stderr
+
+
+def test_bad_environment_default_names_the_key(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("AGENT_PORT", "ninety")
+    found = problems(tmp_path, GOOD)
+    assert found == [f"{tmp_path / 'agent.yaml'}: server.port: Input should be a valid integer, "
+                     "unable to parse string as an integer"]
