@@ -45,7 +45,9 @@ def make_client(hosts: list[str], *, api_key: str | None = None, basic_auth: tup
     return Elasticsearch(
         hosts, node_class=node_class_with_level(max(compression_level, 1)),
         http_compress=compression_level > 0, request_timeout=request_timeout, max_retries=0,
-        retry_on_timeout=False, serializer=OrjsonSerializer(), **kwargs,
+        retry_on_timeout=False, serializer=OrjsonSerializer(),
+        # The shipper backs off itself; the pool's own dead-node timeout (up to 30 s) would add to it.
+        dead_node_backoff_factor=0.5, max_dead_node_backoff=2.0, **kwargs,
     )
 
 
