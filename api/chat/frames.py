@@ -44,6 +44,12 @@ def validate_body(body: Any) -> str:
     if not isinstance(body, str):
         raise FrameError("invalid_body", "body must be a string")
     body = body.strip()
+    if "\x00" in body:  # Postgres text cannot hold NUL
+        raise FrameError("invalid_body", "body must not contain NUL characters")
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a \ud800-style JSON escape
+        raise FrameError("invalid_body", "body is not valid Unicode") from None
     if not body:
         raise FrameError("invalid_body", "body must not be empty")
     if len(body) > MAX_MESSAGE_CHARS:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from psycopg import errors as pg_errors
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.auth.deps import CurrentUser
 from api.chat.paging import cursor_key
@@ -29,6 +29,17 @@ Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 class ReviewIn(BaseModel):
     rating: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
     comment: str = Field("", max_length=MAX_COMMENT_CHARS)
+
+    @field_validator("comment")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        if "\x00" in value:  # Postgres text cannot hold NUL
+            raise ValueError("must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a \ud800-style JSON escape
+            raise ValueError("is not valid Unicode") from None
+        return value.strip()
 
 
 class ReviewOut(BaseModel):
@@ -63,7 +74,7 @@ async def create_review(booking_id: Id, body: ReviewIn, user: CurrentUser, conn:
         raise APIError(409, f"only a completed booking can be reviewed (this one is {booking['status']})",
                        extra={"status": booking["status"]})
     try:
-        review = await repository.insert_review(conn, booking, body.rating, body.comment.strip())
+        review = await repository.insert_review(conn, booking, body.rating, body.comment)
     except pg_errors.UniqueViolation:
         raise APIError(409, "this booking already has a review", code="already_reviewed") from None
     request.app.state.ratings_refresher.request(booking["vehicle_id"])

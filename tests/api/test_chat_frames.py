@@ -21,6 +21,8 @@ def test_message_and_ping_frames():
     ('{"type": "message", "body": 5}', "invalid_body"),
     (json.dumps({"type": "message", "body": "x" * (MAX_MESSAGE_CHARS + 1)}), "body_too_long"),
     (json.dumps({"type": "message", "body": "x", "client_id": 7}), "invalid_client_id"),
+    ('{"type": "message", "body": "a\\u0000b"}', "invalid_body"),
+    ('{"type": "message", "body": "lone \\ud800 surrogate"}', "invalid_body"),
     ("x" * (MAX_FRAME_CHARS + 1), "frame_too_large"),
 ])
 def test_bad_frames_name_the_problem(text, code):

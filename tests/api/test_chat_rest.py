@@ -1,6 +1,7 @@
 """Chat over REST: lazily created conversations, paging both ways, and who is refused."""
 import datetime as dt
 import itertools
+import json
 
 import pytest
 
@@ -77,12 +78,14 @@ async def test_strangers_and_anonymous_callers_are_refused(client, factory):
 
 @pytest.mark.parametrize("body,field", [
     ({"body": ""}, "body.body"), ({"body": "   "}, "body.body"), ({"body": "x" * 2001}, "body.body"),
-    ({"body": 12}, "body.body"), ({}, "body.body"),
+    ({"body": 12}, "body.body"), ({}, "body.body"), ({"body": "a\u0000b"}, "body.body"),
+    ({"body": "lone \ud800"}, "body.body"),
 ])
 async def test_bad_messages_name_the_field(client, factory, body, field):
     booking_id, renter, _ = await new_booking(factory)
     conversation_id = await open_conversation(client, booking_id, renter)
-    resp = await client.post(f"/v1/conversations/{conversation_id}/messages", json=body, headers=renter.headers)
+    resp = await client.post(f"/v1/conversations/{conversation_id}/messages", content=json.dumps(body),
+                             headers={**renter.headers, "Content-Type": "application/json"})
     assert resp.status_code == 422
     assert field in [f["field"] for f in resp.json()["error"]["fields"]]
 

@@ -2,6 +2,7 @@
 import asyncio
 import datetime as dt
 import itertools
+import json
 
 import pytest
 
@@ -77,11 +78,13 @@ async def test_the_host_cannot_review_their_own_rental(client, factory):
 @pytest.mark.parametrize("body,field", [
     ({"rating": 0}, "body.rating"), ({"rating": 6}, "body.rating"), ({"rating": "five"}, "body.rating"),
     ({}, "body.rating"), ({"rating": 3, "comment": "x" * 2001}, "body.comment"),
+    ({"rating": 3, "comment": "nul\u0000byte"}, "body.comment"), ({"rating": 3, "comment": "\udc00"}, "body.comment"),
 ])
 async def test_bad_review_bodies_name_the_field(client, factory, body, field):
     renter, vehicle = await factory.renter(), await factory.vehicle()
     booking_id = await booking(factory, vehicle, renter)
-    resp = await client.post(f"/v1/bookings/{booking_id}/review", json=body, headers=renter.headers)
+    resp = await client.post(f"/v1/bookings/{booking_id}/review", content=json.dumps(body),  # \u-escapes
+                             headers={**renter.headers, "Content-Type": "application/json"})
     assert resp.status_code == 422
     assert field in [f["field"] for f in resp.json()["error"]["fields"]]
 
