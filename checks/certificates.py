@@ -22,20 +22,24 @@ class TlsClientOptions(Options):
     )
 
 
-def client_context(options: TlsClientOptions) -> ssl.SSLContext:
+def client_context(options: TlsClientOptions, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
     """An SSL context verifying against ``ca_file`` (or the system CAs), or verifying nothing if insecure.
 
     Contexts are cached: loading the system CA store takes tens of milliseconds, far more than a probe
     of a local service. The CA file's modification time is part of the key, so a rotated file is reloaded.
+    ``alpn`` is part of the key too: httpcore sets "http/1.1" on the context it gets, and that must not
+    leak into the handshakes of the tls, tcp or smtp checks sharing a CA file.
     """
     ca_file = str(options.ca_file) if options.ca_file else None
     mtime = os.stat(ca_file).st_mtime_ns if ca_file else 0
-    return _context(ca_file, mtime, options.insecure)
+    return _context(ca_file, mtime, options.insecure, alpn)
 
 
 @functools.lru_cache(maxsize=64)
-def _context(ca_file: str | None, mtime: int, insecure: bool) -> ssl.SSLContext:
+def _context(ca_file: str | None, mtime: int, insecure: bool, alpn: tuple[str, ...]) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=ca_file)
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

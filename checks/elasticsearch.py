@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr
 from checks.base import CheckResult, Deadline, Status
 from checks.certificates import TlsClientOptions, client_context
 from checks.guard import TargetError, guarded
-from checks.http_request import HTTP_ERRORS, HttpUrl, basic_auth, new_pool, send
+from checks.http_request import HTTP_ALPN, HTTP_ERRORS, HttpUrl, basic_auth, new_pool, send
 
 _STATUS = {"green": Status.PASS, "yellow": Status.WARN, "red": Status.FAIL}
 _NUMBERS = (
@@ -55,7 +55,7 @@ async def run(target: str, options: ElasticsearchOptions, deadline: Deadline) ->
             options.username, options.password.get_secret_value() if options.password else ""
         )
     started = time.monotonic()
-    async with new_pool(client_context(options)) as pool:
+    async with new_pool(client_context(options, alpn=HTTP_ALPN)) as pool:
         response = await send(pool, "GET", url, deadline, headers=headers, step="GET /_cluster/health")
     latency = time.monotonic() - started
     if response.status != 200:

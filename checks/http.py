@@ -20,7 +20,7 @@ from checks.base import CheckResult, Deadline, Status
 from checks.certificates import TlsClientOptions, client_context
 from checks.guard import guarded
 from checks.http_phases import PhaseRecorder, resolve
-from checks.http_request import HTTP_ERRORS, HttpResponse, HttpUrl, new_pool, send
+from checks.http_request import HTTP_ALPN, HTTP_ERRORS, HttpResponse, HttpUrl, new_pool, send
 
 _REDIRECT_CODES = {301, 302, 303, 307, 308}
 
@@ -71,7 +71,7 @@ async def run(target: str, options: HttpOptions, deadline: Deadline) -> CheckRes
     if options.bearer_token is not None:
         headers["Authorization"] = f"Bearer {options.bearer_token.get_secret_value()}"
     method, body = options.method, options.body.encode() if options.body is not None else None
-    async with new_pool(client_context(options)) as pool:
+    async with new_pool(client_context(options, alpn=HTTP_ALPN)) as pool:
         for redirects in range(options.max_redirects + 1):
             address = await resolve(url.host, url.port, recorder, deadline)
             try:

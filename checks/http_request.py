@@ -28,6 +28,7 @@ HTTP_ERRORS: tuple[type[BaseException], ...] = (
     httpcore.UnsupportedProtocol,
     httpcore.ProxyError,
 )
+HTTP_ALPN = ("http/1.1",)  # what httpcore offers without HTTP/2: give it a context made for that
 _CHARSET = re.compile(r";\s*charset=\"?([\w.:-]+)", re.IGNORECASE)
 
 

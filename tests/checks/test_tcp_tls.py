@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from checks import tcp, tls
 from checks.base import Deadline, Status
+from checks.certificates import client_context
+from checks.http_request import HTTP_ALPN
 from tests.support.services import free_port
 from tests.support.tls import TestPki, days_from_now
 
@@ -113,3 +117,15 @@ async def test_tls_on_a_plain_port_fails() -> None:
     async with greeter() as port:
         result = await tls.run(f"127.0.0.1:{port}", tls.Options(), Deadline(2))
     assert result.status is Status.FAIL and result.output.startswith("tls handshake: TLS error")
+
+
+def test_ssl_contexts_are_cached_per_ca_file_and_alpn(pki: TestPki, tmp_path: Path) -> None:
+    options = tls.Options(ca_file=pki.ca_file)
+    plain = client_context(options)
+    assert client_context(tls.Options(ca_file=pki.ca_file)) is plain  # no CA store reload per run
+    assert client_context(options, alpn=HTTP_ALPN) is not plain  # httpcore's ALPN stays out of tls/smtp
+    rotated = tmp_path / "ca.pem"
+    rotated.write_bytes(pki.ca_file.read_bytes())
+    first = client_context(tls.Options(ca_file=rotated))
+    os.utime(rotated, ns=(0, 10**18))
+    assert client_context(tls.Options(ca_file=rotated)) is not first  # a rotated CA file is reloaded
