@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
+from httpcore import AsyncConnectionPool
 from pydantic import Field, SecretStr, field_validator
 
 from checks.base import CheckResult, Deadline, Status
@@ -60,87 +62,106 @@ class HttpOptions(TlsClientOptions):
 Options = HttpOptions  # the name every check module exposes
 
 
+@dataclass
+class _Chain:
+    """The redirect chain of one run: its last response, how many hops led there, the TLS expiry."""
+
+    last: HttpResponse
+    redirects: int = 0
+    not_after: float | None = None
+    too_long: bool = False
+
+
 @guarded(*HTTP_ERRORS)
 async def run(target: str, options: HttpOptions, deadline: Deadline) -> CheckResult:
     """Request ``target`` and judge the final response; every phase is bounded by ``deadline``."""
     url = HttpUrl.parse(target)
     recorder = PhaseRecorder(deadline)
     started = time.monotonic()
-    not_after: float | None = None
+    async with new_pool(client_context(options, alpn=HTTP_ALPN)) as pool:
+        chain = await _follow(pool, url, options, recorder, deadline)
+    elapsed = time.monotonic() - started
+    status, output = _judge(chain, options, elapsed)
+    measurements = {f"phase_{phase}_s": seconds for phase, seconds in recorder.seconds.items()}
+    measurements.update(
+        status_code=float(chain.last.status),
+        redirects=float(chain.redirects),
+        body_bytes=float(len(chain.last.body)),
+    )
+    return CheckResult(
+        status,
+        output,
+        observed_value=elapsed,
+        observed_unit="s",
+        measurements=measurements,
+        tls_not_after=chain.not_after,
+    )
+
+
+async def _follow(
+    pool: AsyncConnectionPool, url: HttpUrl, options: HttpOptions, recorder: PhaseRecorder, deadline: Deadline
+) -> _Chain:
+    """Request ``url`` and, if allowed, the redirects it leads to, each hop resolved and timed."""
     headers = dict(options.headers)
     if options.bearer_token is not None:
         headers["Authorization"] = f"Bearer {options.bearer_token.get_secret_value()}"
     method, body = options.method, options.body.encode() if options.body is not None else None
-    async with new_pool(client_context(options, alpn=HTTP_ALPN)) as pool:
-        for redirects in range(options.max_redirects + 1):
-            address = await resolve(url.host, url.port, recorder, deadline)
-            try:
-                hop = await send(
-                    pool,
-                    method,
-                    url,
-                    deadline,
-                    headers=headers,
-                    body=body,
-                    address=address,
-                    trace=recorder.trace,
-                    max_body_bytes=options.max_body_bytes,
-                )
-            finally:
-                recorder.close_open_phases()
-            not_after = hop.not_after if url.scheme == "https" else not_after
-            location = hop.headers.get("location")
-            if not (options.follow_redirects and hop.status in _REDIRECT_CODES and location):
-                break
-            next_url = url.join(location)
-            if next_url.origin != url.origin:
-                headers.pop(
-                    "Authorization", None
-                )  # like browsers and curl: credentials stay with their origin
-            url = next_url
-            if hop.status == 303 and method != "HEAD":
-                method, body = "GET", None  # "see other": fetch the other resource, as every client does
-        else:
-            return _result(
-                Status.FAIL,
-                f"more than {options.max_redirects} redirects",
-                started,
-                recorder,
-                hop,
-                redirects,
-                not_after,
+    chain: _Chain | None = None
+    for redirects in range(options.max_redirects + 1):
+        address = await resolve(url.host, url.port, recorder, deadline)
+        try:
+            response = await send(
+                pool,
+                method,
+                url,
+                deadline,
+                headers=headers,
+                body=body,
+                address=address,
+                trace=recorder.trace,
+                max_body_bytes=options.max_body_bytes,
             )
-    return _judge(hop, options, started, recorder, redirects, not_after)
+        finally:
+            recorder.close_open_phases()
+        not_after = response.not_after if url.scheme == "https" else (chain.not_after if chain else None)
+        chain = _Chain(response, redirects, not_after)
+        location = response.headers.get("location")
+        if not (options.follow_redirects and response.status in _REDIRECT_CODES and location):
+            return chain
+        next_url = url.join(location)
+        if next_url.origin != url.origin:
+            headers.pop("Authorization", None)  # like browsers and curl: credentials stay with their origin
+        if response.status == 303 and method != "HEAD":
+            method, body = "GET", None  # "see other": fetch the other resource, as every client does
+        url = next_url
+    assert chain is not None  # the loop runs at least once
+    chain.too_long = True
+    return chain
 
 
-def _judge(
-    hop: HttpResponse,
-    options: HttpOptions,
-    started: float,
-    recorder: PhaseRecorder,
-    redirects: int,
-    not_after: float | None,
-) -> CheckResult:
+def _judge(chain: _Chain, options: HttpOptions, elapsed: float) -> tuple[Status, str]:
+    """The status and output for the last response of ``chain``."""
+    status_code = chain.last.status
+    if chain.too_long:
+        return Status.FAIL, f"more than {options.max_redirects} redirects"
     expected = options.expected_status
-    if (hop.status not in expected) if expected else not 200 <= hop.status < 300:
-        wanted = ", ".join(map(str, expected)) if expected else "2xx"
-        return _result(
-            Status.FAIL, f"HTTP {hop.status}, expected {wanted}", started, recorder, hop, redirects, not_after
+    if (status_code not in expected) if expected else not 200 <= status_code < 300:
+        return (
+            Status.FAIL,
+            f"HTTP {status_code}, expected {', '.join(map(str, expected)) if expected else '2xx'}",
         )
-    problem = _body_problem(hop, options)
+    problem = _body_problem(chain.last, options)
     if problem:
-        return _result(Status.FAIL, problem, started, recorder, hop, redirects, not_after)
-    elapsed = time.monotonic() - started
+        return Status.FAIL, problem
     warnings = []
     if options.latency_warn_s is not None and elapsed > options.latency_warn_s:
         warnings.append(f"slow: {elapsed:.3f}s > {options.latency_warn_s:g}s")
-    if options.cert_expiry_warn_days is not None and not_after is not None:
-        days = (not_after - time.time()) / 86400
+    if options.cert_expiry_warn_days is not None and chain.not_after is not None:
+        days = (chain.not_after - time.time()) / 86400
         if days < options.cert_expiry_warn_days:
             warnings.append(f"certificate expires in {days:.1f} days")
-    status = Status.WARN if warnings else Status.PASS
-    summary = f"HTTP {hop.status} in {elapsed * 1000:.1f} ms"
-    return _result(status, "; ".join([*warnings, summary]), started, recorder, hop, redirects, not_after)
+    summary = f"HTTP {status_code} in {elapsed * 1000:.1f} ms"
+    return (Status.WARN if warnings else Status.PASS), "; ".join([*warnings, summary])
 
 
 def _body_problem(hop: HttpResponse, options: HttpOptions) -> str | None:
@@ -175,26 +196,3 @@ def _dig(document: Any, path: str) -> tuple[bool, Any]:
         else:
             return False, None
     return True, value
-
-
-def _result(
-    status: Status,
-    output: str,
-    started: float,
-    recorder: PhaseRecorder,
-    hop: HttpResponse,
-    redirects: int,
-    not_after: float | None,
-) -> CheckResult:
-    measurements = {f"phase_{phase}_s": seconds for phase, seconds in recorder.seconds.items()}
-    measurements.update(
-        status_code=float(hop.status), redirects=float(redirects), body_bytes=float(len(hop.body))
-    )
-    return CheckResult(
-        status,
-        output,
-        observed_value=time.monotonic() - started,
-        observed_unit="s",
-        measurements=measurements,
-        tls_not_after=not_after,
-    )

@@ -56,6 +56,8 @@ class RoutesHandler(BaseHTTPRequestHandler):
         elif parts[0] == "redirect":
             hops = int(parts[1])
             self._send(302, headers={"Location": f"/redirect/{hops - 1}" if hops > 1 else "/ok"})
+        elif url.path == "/redirect-to":
+            self._send(int(query.get("code", ["302"])[0]), headers={"Location": query["url"][0]})
         elif url.path == "/slow":
             time.sleep(float(query["s"][0]))
             self._send(200, b"finally")
@@ -81,6 +83,8 @@ class RoutesHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        if self.path.startswith("/redirect-to"):
+            return self.do_GET()
         self._send(200, b"got " + body)
 
 

@@ -123,3 +123,19 @@ async def test_bad_targets_fail_clearly() -> None:
     for target in ("ftp://example.com/", "not a url", ""):
         result = await http.run(target, http.Options(), Deadline(1))
         assert result.status is Status.FAIL and "http://" in result.output
+
+
+async def test_303_turns_into_get_and_tokens_stay_with_their_origin(http_url: str) -> None:
+    see_other = http.Options(method="POST", body="form", body_regex="^hello island rides$")
+    result = await http.run(f"{http_url}/redirect-to?code=303&url=/ok", see_other, Deadline(3))
+    assert result.status is Status.PASS, result.output
+    same_origin = await http.run(
+        f"{http_url}/redirect-to?url=/auth", http.Options(bearer_token=BEARER), Deadline(3)
+    )
+    assert same_origin.status is Status.PASS, same_origin.output
+    other_origin = http_url.replace("127.0.0.1", "localhost") + "/auth"
+    crossed = await http.run(
+        f"{http_url}/redirect-to?url={other_origin}", http.Options(bearer_token=BEARER), Deadline(3)
+    )
+    assert crossed.status is Status.FAIL and crossed.output == "HTTP 401, expected 2xx"
+    assert crossed.measurements["redirects"] == 1
