@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""``make run``: the whole local stack in one command.
+
+Creates the database if needed, applies migrations, loads the seed data, then starts localstripe
+(STRIPE_API_BASE, default :8420), an SMTP catcher (SMTP_URL, default :8025, prints each mail), the API
+(API_HOST:API_PORT, default 127.0.0.1:8000) and the agent; prints the URLs and waits. Ctrl-C stops every
+process it started, in reverse order. A service already listening on its port is reused, not restarted.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+import psycopg  # noqa: E402
+
+from api.migrate import apply_migrations  # noqa: E402
+from api.seed import DEMO_PASSWORD, seed  # noqa: E402
+from api.settings import ConfigError, Settings, load_settings  # noqa: E402
+
+started: list[tuple[str, subprocess.Popen]] = []
+
+
+def listening(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_listening(name: str, host: str, port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"run_stack: {name} exited with status {proc.returncode} before listening on {port}")
+        if listening(host, port):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"run_stack: {name} did not listen on {host}:{port} within {timeout:.0f}s")
+
+
+def start(name: str, argv: list[str], host: str, port: int, env: dict[str, str] | None = None) -> None:
+    """Start ``argv`` unless something already listens on host:port."""
+    if listening(host, port):
+        print(f"  {name}: already listening on {host}:{port}, reusing it")
+        return
+    proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})})
+    started.append((name, proc))
+    wait_listening(name, host, port, proc)
+    print(f"  {name}: started (pid {proc.pid})")
+
+
+def ensure_database(settings: Settings) -> None:
+    """CREATE DATABASE for DATABASE_URL if it does not exist yet (connecting to the server's 'postgres' db)."""
+    url = urlparse(settings.database_url)
+    name = url.path.lstrip("/")
+    admin = settings.database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"  database {name}: created")
+
+
+def stop_all() -> None:
+    for name, proc in reversed(started):
+        if proc.poll() is None:
+            proc.terminate()
+    for name, proc in reversed(started):
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print(f"  {name}: stopped")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"run_stack: {exc}", file=sys.stderr)
+        return 2
+    print("Island Rides local stack")
+    ensure_database(settings)
+    applied = apply_migrations(settings.database_url)
+    print(f"  migrations: {len(applied)} applied")
+    counts = asyncio.run(seed(settings))
+    print("  seed data: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+
+    # Ctrl-C (SIGINT, also when inherited as ignored by a background job) and SIGTERM both stop the stack.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stripe = urlparse(settings.stripe_api_base)
+        start("localstripe", [str(BIN / "localstripe"), "--port", str(stripe.port or 8420)],
+              stripe.hostname or "127.0.0.1", stripe.port or 8420)
+        smtp = urlparse(settings.smtp_url)
+        start("smtp catcher", [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging",
+                               "-l", f"{smtp.hostname}:{smtp.port or 8025}"], smtp.hostname or "127.0.0.1",
+              smtp.port or 8025)
+        start("api", [str(BIN / "island-api"), "serve"], settings.api_host, settings.api_port)
+
+        # --- agent: the health/log-shipping sidecar starts here (agent engineer) ---
+
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        print(f"""
+Ready:
+  API          {api}   (docs {api}/docs, probes {api}/livez {api}/readyz)
+  localstripe  {settings.stripe_api_base}
+  SMTP catcher {settings.smtp_url}   (mails are printed below)
+  logs         {settings.log_dir.resolve()}
+  demo logins  renter1@islandrides.test / host1@islandrides.test / admin@islandrides.test, password {DEMO_PASSWORD}
+Ctrl-C stops everything started here.""", flush=True)
+        while True:
+            for name, proc in started:
+                if proc.poll() is not None:
+                    print(f"run_stack: {name} exited with status {proc.returncode}; stopping the rest", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nstopping...")
+        return 0
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
