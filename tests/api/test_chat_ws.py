@@ -2,6 +2,7 @@
 import asyncio
 import json
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -113,3 +114,31 @@ async def test_ping_echoes_through_redis_with_bounds(two_servers):
         replies = [await asyncio.wait_for(ws.recv(), 10) for _ in range(40)]
         refused = [r for r in replies if r != "flood"]
         assert refused and all(json.loads(r)["error"]["code"] == "rate_limited" for r in refused)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus text exposition (0 when absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+async def test_websocket_connections_and_messages_are_measured(two_servers, client, factory):
+    first, _ = two_servers
+    booking_id, renter, _ = await new_booking(factory)
+    conversation_id = await open_conversation(client, booking_id, renter)
+    async with httpx.AsyncClient(base_url=first.url, trust_env=False) as live:
+        before = (await live.get("/metrics")).text
+        async with ws_connect(f"{first.ws_url}/v1/ws/conversations/{conversation_id}?token={renter.access_token}") as ws:
+            await recv_json(ws)
+            await ws.send(json.dumps({"type": "message", "body": "counted"}))
+            await recv_json(ws)
+            during = (await live.get("/metrics")).text
+    for direction in ("in", "out"):
+        name = "island_websocket_messages_total"
+        assert metric(during, name, direction=direction) >= metric(before, name, direction=direction) + 1
+    assert metric(during, "island_websocket_connections") >= 1

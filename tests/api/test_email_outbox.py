@@ -14,6 +14,7 @@ from api.email.outbox import enqueue_email
 from api.email.smtp import SmtpSender
 from api.email.worker import OutboxConfig, OutboxWorker
 from tests.api.booking_helpers import book, paid_booking
+from tests.api.test_chat_ws import metric
 from tests.support.services import smtp_catcher
 
 FAST_RETRIES = {"email_poll_interval_s": 0.1, "email_backoff_base_s": 0.2, "email_backoff_cap_s": 0.5,
@@ -54,6 +55,7 @@ async def eventually(check, timeout=15.0):
 
 async def test_booking_succeeds_during_an_smtp_outage_and_the_mail_follows(client, factory, catcher):
     renter, vehicle = await factory.renter(), await factory.vehicle(make="Jeep", model="Wrangler", year=2020)
+    metrics_before = (await client.get("/metrics")).text
     catcher.stop()
     booking = await paid_booking(client, renter, vehicle)  # asserts 200 + confirmed despite the outage
 
@@ -77,6 +79,14 @@ async def test_booking_succeeds_during_an_smtp_outage_and_the_mail_follows(clien
     assert "2020 Jeep Wrangler" in text and f"${total // 100:,}.{total % 100:02d}" in text
     assert mail.get_body(("html",)) is not None
     assert (await outbox_rows(factory, booking["id"]))[0][1] == "sent"
+    metrics_after = (await client.get("/metrics")).text
+    for name, labels in (("island_email_sends_total", {"outcome": "retry"}),
+                         ("island_email_sends_total", {"outcome": "sent"}),
+                         ("island_outgoing_call_duration_seconds_count",
+                          {"peer": "smtp", "operation": "send", "outcome": "unavailable"}),
+                         ("island_outgoing_call_duration_seconds_count",
+                          {"peer": "smtp", "operation": "send", "outcome": "success"})):
+        assert metric(metrics_after, name, **labels) >= metric(metrics_before, name, **labels) + 1, (name, labels)
 
 
 async def test_mail_is_marked_failed_after_max_attempts(client, factory, catcher):
