@@ -61,10 +61,11 @@ class Listener:
 class Fanout:
     """Publish to and listen on Redis channels; ``start()`` and ``stop()`` belong in the app lifespan."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "island:") -> None:
+    def __init__(self, client: redis.Redis, *, prefix: str = "island:", subscriber: redis.Redis | None = None) -> None:
+        """``client`` publishes; ``subscriber`` (default: the same client) provides the subscriber connection."""
         self.client = client
         self.prefix = prefix
-        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = (subscriber or client).pubsub(ignore_subscribe_messages=True)
         self._listeners: dict[str, set[Listener]] = {}
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task | None = None
