@@ -115,7 +115,7 @@ def guarded(*target_errors: type[BaseException]) -> Callable[[RunFn[O]], RunFn[O
 
 
 def _finish(result: CheckResult, target: str, options: Options, deadline: Deadline) -> CheckResult:
-    secrets = target_secrets(target) + option_secrets(options)
+    secrets = [*target_secrets(target), *option_secrets(options)]
     observed = result.observed_value
     if isinstance(observed, str):
         observed = scrub(observed, secrets)

@@ -45,7 +45,7 @@ def parse_url(url: str) -> RedisAddress:
     query = parse_qs(parts.query)
     db_text = query.get("db", [parts.path.strip("/") if parts.scheme != "unix" else ""])[0] or "0"
     if not db_text.isdigit():
-        raise TargetError(f"target's database {db_text!r} is not a number")
+        raise TargetError("target's database (the URL path) is not a number")  # the path may hold a password
     password = unquote(parts.password) if parts.password else query.get("password", [None])[0]
     if parts.scheme == "unix" and not parts.path:
         raise TargetError("unix:// target has no socket path")

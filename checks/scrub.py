@@ -14,6 +14,7 @@ Two layers, because neither alone is enough:
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
@@ -72,18 +73,39 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     return _KEY_SHAPES.sub(MASK, text)
 
 
-def target_secrets(target: str) -> list[str]:
-    """The password in ``target`` if it is a URL with one (raw and percent-decoded), else nothing."""
+_RAW_USERINFO = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:(?P<password>.*)@", re.IGNORECASE)
+_KV_PASSWORD = re.compile(r"(?<![a-z_])password\s*=\s*('([^']*)'|(\S+))", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[/@:?#&= ]")
+_MIN_PIECE = 6
+
+
+@functools.lru_cache(maxsize=512)
+def target_secrets(target: str) -> tuple[str, ...]:
+    """The password in ``target`` (raw, percent-decoded, and the pieces a parser may quote), or nothing.
+
+    A malformed URL (an unencoded "/" or "@" in the password) is read up to its last "@", the way a
+    person meant it; parsers that choke on it quote a piece of it ("unexpected spaces found in
+    'w0rd ...'"), so every run of pieces between separators is a secret too, down to 6 characters
+    (shorter pieces are ordinary words more often than not). Cached: a check's target rarely changes.
+    """
+    candidates: set[str] = set()
     try:
-        password = urlsplit(target).password
+        if password := urlsplit(target).password:
+            candidates.add(password)
     except ValueError:
-        password = None
-    if not password:
-        match = re.search(r"(?<![a-z_])password\s*=\s*('([^']*)'|(\S+))", target, re.IGNORECASE)
-        password = (match.group(2) or match.group(3)) if match else None
-    if not password:
-        return []
-    return list({password, unquote(password)})
+        pass
+    if raw := _RAW_USERINFO.match(target.strip()):
+        candidates.add(raw.group("password"))
+    if kv := _KV_PASSWORD.search(target):
+        candidates.add(kv.group(2) or kv.group(3))
+    secrets: set[str] = set()
+    for password in filter(None, candidates):
+        for form in (password, unquote(password)):
+            secrets.add(form)
+            cuts = [0, *(m.end() for m in _SEPARATORS.finditer(form))]
+            ends = [*(m.start() for m in _SEPARATORS.finditer(form)), len(form)]
+            secrets.update(form[i:j] for i in cuts for j in ends if j - i >= _MIN_PIECE)
+    return tuple(sorted(secrets, key=len, reverse=True))
 
 
 def option_secrets(options: BaseModel) -> list[str]:

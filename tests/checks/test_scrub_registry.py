@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import re
+from urllib.parse import quote
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -12,6 +14,7 @@ from checks import REGISTRY, http, websocket
 from checks.base import CheckResult, Deadline, Options, Status
 from checks.guard import guarded
 from checks.scrub import option_secrets, scrub, target_secrets
+from tests.support.services import free_port
 
 
 @pytest.mark.parametrize(
@@ -48,13 +51,16 @@ def test_scrub_leaves_ordinary_text_alone(text: str) -> None:
 
 def test_known_secrets_are_removed_anywhere() -> None:
     secrets = target_secrets("postgresql://app:p%40ss-w0rd@db/rides")
-    assert set(secrets) == {"p%40ss-w0rd", "p@ss-w0rd"}
+    assert set(secrets) == {"p%40ss-w0rd", "p@ss-w0rd", "ss-w0rd"}  # and the piece after the "@"
     assert (
         scrub("server said: bad password p@ss-w0rd for app", secrets)
         == "server said: bad password *** for app"
     )
-    assert target_secrets("host=db password=kv-secret") == ["kv-secret"]
-    assert target_secrets("http://db/rides") == []
+    assert target_secrets("host=db password=kv-secret") == ("kv-secret",)
+    assert target_secrets("http://db/rides") == ()
+    malformed = target_secrets("postgresql://app:p@ss/w0rd:with%20odd chars@db/rides")
+    assert "p@ss/w0rd:with%20odd chars" in malformed and "w0rd:with%20odd chars" in malformed
+    assert "with" not in malformed and "chars" not in malformed  # short pieces are ordinary words
     options = websocket.Options(bearer_token="tok-123456", query_token="q-654321")
     assert sorted(option_secrets(options)) == ["q-654321", "tok-123456"]
 
@@ -136,3 +142,25 @@ async def test_bad_targets_fail_without_raising(target: str) -> None:
         result = await check.run(target, check.options_model(), Deadline(0.5))
         assert result.status is Status.FAIL, f"{name} {target!r}: {result}"
         assert result.output and "Traceback" not in result.output
+
+
+PASSWORD_TARGETS = {
+    "postgres": "postgresql://app:{pw}@127.0.0.1:{port}/rides",
+    "redis": "redis://:{pw}@127.0.0.1:{port}/0",
+    "http": "http://app:{pw}@127.0.0.1:{port}/health",
+    "smtp": "smtp://app:{pw}@127.0.0.1:{port}",
+    "websocket": "ws://app:{pw}@127.0.0.1:{port}/v1/ws/ping?token={pw}",
+    "elasticsearch": "https://elastic:{pw}@127.0.0.1:{port}",
+}
+
+
+@pytest.mark.parametrize("check_type", sorted(PASSWORD_TARGETS))
+@pytest.mark.parametrize("password", ["Plain-Secret-123", "p@ss/w0rd:with%20odd chars"])
+async def test_password_in_target_never_in_output(check_type: str, password: str) -> None:
+    check = REGISTRY[check_type]
+    target = PASSWORD_TARGETS[check_type].format(pw=password, port=free_port())
+    result = await check.run(target, check.options_model(), Deadline(1))
+    assert result.status is Status.FAIL
+    pieces = {password, quote(password, safe="")} | {p for p in re.split("[/@:]", password) if len(p) >= 6}
+    for piece in pieces:
+        assert piece not in result.output and piece not in str(result.observed_value)
