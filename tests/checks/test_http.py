@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import time
+from http.server import ThreadingHTTPServer
 
 from checks import http
 from checks.base import Deadline, Status
-from tests.checks.http_routes import BEARER, https_server
+from tests.checks.http_routes import BEARER, RoutesHandler, https_server, serve_routes
 from tests.support.services import free_port
 from tests.support.tls import TestPki, days_from_now
 
@@ -139,3 +141,16 @@ async def test_303_turns_into_get_and_tokens_stay_with_their_origin(http_url: st
     )
     assert crossed.status is Status.FAIL and crossed.output == "HTTP 401, expected 2xx"
     assert crossed.measurements["redirects"] == 1
+
+
+async def test_ipv6_literal_target() -> None:
+    class Server6(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    with serve_routes(Server6(("::1", 0), RoutesHandler)) as address:
+        port = address.rsplit(":", 1)[1]
+        result = await http.run(
+            f"http://[::1]:{port}/host", http.Options(body_regex=rf"^\[::1\]:{port}$"), Deadline(3)
+        )
+    assert result.status is Status.PASS, result.output
+    assert result.measurements["phase_resolve_s"] == 0  # a literal needs no lookup

@@ -85,3 +85,18 @@ async def test_refused() -> None:
     assert (
         result.status is Status.FAIL and result.output.startswith("connect:") and "refused" in result.output
     )
+
+
+async def test_implicit_tls(pki: TestPki) -> None:
+    port = free_port()
+    controller = Controller(_Sink(), hostname="127.0.0.1", port=port, ssl_context=pki.server_context())
+    controller.start()
+    try:
+        options = smtp.Options(tls="implicit", ca_file=pki.ca_file)
+        result = await smtp.run(f"smtp://localhost:{port}", options, Deadline(3))
+        plain = await smtp.run(f"smtp://localhost:{port}", smtp.Options(), Deadline(0.5))
+    finally:
+        controller.stop()
+    assert result.status is Status.PASS and "over TLS" in result.output, result.output
+    assert result.tls_not_after is not None
+    assert plain.status is Status.FAIL  # a plain client gets no banner it understands

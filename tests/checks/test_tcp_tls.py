@@ -18,7 +18,7 @@ from tests.support.tls import TestPki, days_from_now
 
 
 @contextlib.asynccontextmanager
-async def greeter(context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+async def greeter(context: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> AsyncIterator[int]:
     """A server that says hello, then echoes one line in upper case; yields its port."""
     handlers: set[asyncio.Task] = set()
 
@@ -32,7 +32,7 @@ async def greeter(context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
             await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(greet, "127.0.0.1", 0, ssl=context)
+    server = await asyncio.start_server(greet, host, 0, ssl=context)
     try:
         yield server.sockets[0].getsockname()[1]
     finally:
@@ -129,3 +129,12 @@ def test_ssl_contexts_are_cached_per_ca_file_and_alpn(pki: TestPki, tmp_path: Pa
     first = client_context(tls.Options(ca_file=rotated))
     os.utime(rotated, ns=(0, 10**18))
     assert client_context(tls.Options(ca_file=rotated)) is not first  # a rotated CA file is reloaded
+
+
+async def test_ipv6_targets(pki: TestPki) -> None:
+    async with greeter(host="::1") as port:
+        result = await tcp.run(f"[::1]:{port}", tcp.Options(expect="^220"), Deadline(2))
+        assert result.status is Status.PASS, result.output
+    async with greeter(pki.server_context("::1"), host="::1") as port:
+        result = await tls.run(f"[::1]:{port}", tls.Options(ca_file=pki.ca_file), Deadline(2))
+        assert result.status is Status.PASS, result.output
