@@ -13,7 +13,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from httpcore import AsyncConnectionPool
 from pydantic import Field, SecretStr, field_validator
@@ -34,7 +34,9 @@ class HttpOptions(TlsClientOptions):
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     body: str | None = Field(default=None, description="request body (sent as is)")
     bearer_token: SecretStr | None = Field(default=None, description="sent as Authorization: Bearer ...")
-    expected_status: list[int] = Field(default_factory=list, description="accepted status codes; empty: 2xx")
+    expected_status: list[Annotated[int, Field(ge=100, le=599)]] = Field(
+        default_factory=list, description="accepted status codes; empty: 2xx"
+    )
     body_regex: str | None = Field(default=None, description="the body must match this regular expression")
     json_fields: dict[str, Any] = Field(
         default_factory=dict,
@@ -47,6 +49,16 @@ class HttpOptions(TlsClientOptions):
     follow_redirects: bool = Field(default=True, description="follow 301/302/303/307/308 (each hop is timed)")
     max_redirects: int = Field(default=5, ge=0, le=20, description="fail after this many redirects")
     max_body_bytes: int = Field(default=1 << 20, gt=0, description="read at most this much of the body")
+
+    @field_validator("headers")
+    @classmethod
+    def _no_control_characters(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name):
+                raise ValueError(f"header name {name!r} is not a valid HTTP token")
+            if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", text):
+                raise ValueError(f"header {name} contains control characters")
+        return value
 
     @field_validator("body_regex")
     @classmethod

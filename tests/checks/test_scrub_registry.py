@@ -118,6 +118,12 @@ def test_options_refuse_unknown_keys_and_bad_values() -> None:
         http.Options.model_validate({"methd": "GET"})
     with pytest.raises(ValidationError, match="not a valid regular expression"):
         http.Options(body_regex="(unclosed")
+    with pytest.raises(ValidationError, match="not a valid HTTP token"):
+        http.Options(headers={"X Bad": "1"})
+    with pytest.raises(ValidationError, match="control characters"):
+        http.Options(headers={"X-Ok": "1\r\nInjected: yes"})
+    with pytest.raises(ValidationError, match="less than or equal to 599"):
+        http.Options(expected_status=[200, 999])
     with pytest.raises(ValidationError, match="ca_file"):
         http.Options(ca_file="/nonexistent/ca.pem")
     with pytest.raises(ValidationError, match="must not exceed warn_days"):
