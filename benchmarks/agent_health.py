@@ -4,8 +4,9 @@ Run: ``make bench BENCH=agent_health`` (``BENCH_ROUNDS``, ``BENCH_SECONDS``, ``B
 the rounds of wrk per endpoint, their length, and the length of the resource measurement).
 
 1. Throughput: wrk (32 connections, 127.0.0.1) on ``/health`` against ``/constant``, a constant endpoint
-   added to the same app in the same process, in interleaved rounds; the ratio is the median of the
-   per-pair ratios (target >= 0.95).
+   added to the same app in the same process (the first /health body, frozen, same headers: only the
+   per-request work differs), in interleaved rounds; the ratio is the median of the per-round ratios
+   (target >= 0.95). ``/ok`` (2-byte text) is measured too, to show what the body size itself costs.
 2. Postgres: the agent's postgres check targets a database of its own; ``pg_stat_database.xact_commit``
    counts what reached it while wrk hammered ``/health``, against what the scheduled check runs explain
    (transactions per run, calibrated in an idle phase of the same length in the same run).
@@ -40,25 +41,45 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # --- the agent under test, with a constant endpoint beside /health ------------------------------------------
 
+def app_with_baselines(agent: Any) -> Any:
+    """The agent's app plus two baselines: ``/constant`` answers the first /health body it sees, frozen,
+    with the same media type and headers (so only the per-request work differs), and ``/ok`` a 2-byte text."""
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+
+    from agent.health import HEALTH_MEDIA_TYPE
+    from agent.server import NO_STORE, build_app
+
+    app = build_app(agent)
+    frozen: list[bytes] = []
+
+    async def constant(request: Request) -> Response:
+        if not frozen:
+            response = await app.router.routes[0].endpoint(request)  # /health, once
+            frozen.append(bytes(response.body))
+        return Response(frozen[0], media_type=HEALTH_MEDIA_TYPE, headers=NO_STORE)
+
+    async def ok(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app.add_route("/constant", constant, methods=["GET"])
+    app.add_route("/ok", ok, methods=["GET"])
+    return app
+
+
 def serve(config: str, port: int) -> None:
-    """Child process: the agent of ``config`` on ``port``, plus ``/constant``."""
+    """Child process: the agent of ``config`` on ``port``, plus its baselines."""
     import prometheus_client
     import uvicorn
-    from starlette.responses import PlainTextResponse
 
     from agent.config import load_config
     from agent.serve import running_agent
-    from agent.server import build_app
 
     prometheus_client.disable_created_metrics()
 
-    async def constant(request: object) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
     async def main() -> None:
         async with running_agent(load_config(config)) as agent:
-            app = build_app(agent)
-            app.add_route("/constant", constant, methods=["GET"])
+            app = app_with_baselines(agent)
             server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
                                                    access_log=False, log_config=None, log_level="warning"))
             await server.serve()
@@ -85,14 +106,8 @@ async def handler_ratio(config: Path, calls: int = 20_000, blocks: int = 10) -> 
     """Per-request time of /health and /constant called as ASGI apps in-process (no network, no wrk):
     the same comparison without the scheduling noise of a shared machine. Returns (health_us, constant_us, ratio
     of throughputs)."""
-    from starlette.responses import PlainTextResponse
-
     from agent.config import load_config
     from agent.serve import running_agent
-    from agent.server import build_app
-
-    async def constant(request: object) -> PlainTextResponse:
-        return PlainTextResponse("ok")
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -106,8 +121,7 @@ async def handler_ratio(config: Path, calls: int = 20_000, blocks: int = 10) -> 
                 "server": ("127.0.0.1", 9300), "client": ("127.0.0.1", 50000)}
 
     async with running_agent(load_config(config)) as agent:
-        app = build_app(agent)
-        app.add_route("/constant", constant, methods=["GET"])
+        app = app_with_baselines(agent)
         await asyncio.sleep(1.5)  # first results in
         totals = {"/health": 0.0, "/constant": 0.0}
         for block in range(blocks):
@@ -172,19 +186,22 @@ checks:
         x0, r0 = xact_commit(dbname), check_runs(port, "postgres")
         time.sleep(ROUNDS * SECONDS * 2)  # idle phase: what the schedule alone sends to Postgres
         x1, r1 = xact_commit(dbname), check_runs(port, "postgres")
-        health, constant = [], []
+        rps: dict[str, list[float]] = {"health": [], "constant": [], "ok": []}
+        names = list(rps)
         for i in range(ROUNDS):
-            order = [("health", health), ("constant", constant)]
-            for name, sink in (order if i % 2 == 0 else order[::-1]):
-                sink.append(wrk(f"http://127.0.0.1:{port}/{name}", SECONDS))
+            for name in names[i % 3:] + names[:i % 3]:  # rotate the order: no endpoint always goes first
+                rps[name].append(wrk(f"http://127.0.0.1:{port}/{name}", SECONDS))
         time.sleep(1.5)  # Postgres publishes its counters at most once a second
         x2, r2 = xact_commit(dbname), check_runs(port, "postgres")
     finally:
         stop(proc)
     per_run_idle = (x1 - x0) / max(r1 - r0, 1)
+    health, constant, ok = rps["health"], rps["constant"], rps["ok"]
     return {
         "health_rps": statistics.median(health), "constant_rps": statistics.median(constant),
+        "ok_rps": statistics.median(ok),
         "ratio": statistics.median(h / c for h, c in zip(health, constant)),
+        "ratio_ok": statistics.median(h / o for h, o in zip(health, ok)),
         "pairs": [(round(h), round(c)) for h, c in zip(health, constant)],
         "requests": sum(health) * SECONDS, "xacts_load": x2 - x1, "runs_load": r2 - r1,
         "xacts_per_run_idle": per_run_idle, "xacts_per_run_load": (x2 - x1) / max(r2 - r1, 1),
@@ -243,9 +260,10 @@ def main() -> None:
         with temp_database(prefix="agent_bench") as dsn:
             dbname = dsn.rsplit("/", 1)[1]
             t = throughput_and_queries(work, dsn, dbname)
-            print(f"/health {t['health_rps']:.0f} req/s vs /constant {t['constant_rps']:.0f} req/s: "
-                  f"ratio {t['ratio']:.3f} (median of {ROUNDS} interleaved pairs of {SECONDS} s, wrk -c32; "
+            print(f"/health {t['health_rps']:.0f} req/s vs /constant (same body, frozen) {t['constant_rps']:.0f} "
+                  f"req/s: ratio {t['ratio']:.3f} (median of {ROUNDS} interleaved rounds of {SECONDS} s, wrk -c32; "
                   f"pairs {t['pairs']})")
+            print(f"  vs /ok (2-byte text) {t['ok_rps']:.0f} req/s: ratio {t['ratio_ok']:.3f}")
             print(f"Postgres during the load: {t['xacts_load']} transactions for {t['runs_load']:.0f} scheduled "
                   f"check runs = {t['xacts_per_run_load']:.2f}/run (idle phase: {t['xacts_per_run_idle']:.2f}/run) "
                   f"while serving ~{t['requests']:.0f} /health requests")
