@@ -32,7 +32,7 @@ from checks import REGISTRY
 from checks.base import Deadline, Status
 from tests.support.dns_server import tiny_dns_server
 from tests.support.services import redis_server, smtp_catcher, temp_database
-from tests.support.tls import test_pki
+from tests.support.tls import make_pki
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
 RUNS_PER_SECOND = 50 / 10  # 50 checks every 10 s
@@ -170,7 +170,7 @@ def import_rss_mb() -> float:
 def main() -> None:
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="island-bench-")))
-        pki = test_pki(work / "pki")
+        pki = make_pki(work / "pki")
         dsn = stack.enter_context(temp_database(prefix="island_bench_checks"))
         redis = stack.enter_context(redis_server())
         smtp = stack.enter_context(smtp_catcher())

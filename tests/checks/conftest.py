@@ -10,12 +10,12 @@ import pytest
 
 from tests.checks.http_routes import RoutesHandler, https_server, serve_routes
 from tests.support.services import redis_server, temp_database
-from tests.support.tls import TestPki, test_pki
+from tests.support.tls import TestPki, make_pki
 
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return test_pki(tmp_path_factory.mktemp("pki"))
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,9 @@
 """Certificates for tests: a throwaway CA (trustme) and server certificates, valid, expired or nearly so.
 
-``test_pki(tmp_path)`` gives a ``TestPki`` whose ``ca_file`` clients trust and whose
+``make_pki(tmp_path)`` gives a ``TestPki`` whose ``ca_file`` clients trust and whose
 ``server_context(...)`` serves a leaf certificate for the given names and validity window::
 
-    pki = test_pki(tmp_path)
+    pki = make_pki(tmp_path)
     ctx = pki.server_context(not_after=datetime.now(timezone.utc) + timedelta(days=3))
 """
 
@@ -55,7 +55,7 @@ def days_from_now(days: float) -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
 
 
-def test_pki(directory: Path) -> TestPki:
+def make_pki(directory: Path) -> TestPki:
     """A new CA whose certificate is written to ``directory/ca.pem``."""
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
@@ -63,5 +63,3 @@ def test_pki(directory: Path) -> TestPki:
     ca.cert_pem.write_to_path(str(ca_file))
     return TestPki(ca=ca, ca_file=ca_file, directory=directory)
 
-
-test_pki.__test__ = False  # type: ignore[attr-defined]  # a factory, not a test
