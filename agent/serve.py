@@ -1,9 +1,9 @@
 """``island-agent run``: logging, the scheduler, the optional log shipper and the HTTP server in one loop."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
+import signal
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 
@@ -23,7 +23,7 @@ log = structlog.get_logger("agent")
 def configure_agent_logging() -> None:
     """ECS JSON lines through exporters.logs when it is installed; structlog's defaults otherwise."""
     try:
-        from exporters.logs.setup import configure_logging
+        from exporters.logs import configure_logging
     except ImportError:
         return
     try:
@@ -45,6 +45,7 @@ async def running_agent(loaded: LoadedConfig) -> AsyncIterator[HealthAgent]:
         agent.stop()
         if shipper is not None:
             await shipper.stop()
+        log.info("agent stopped", **{"event.action": "agent-stopped"})
 
 
 def uvicorn_server(agent: HealthAgent, host: str, port: int) -> uvicorn.Server:
@@ -62,7 +63,16 @@ async def serve(loaded: LoadedConfig, host: str | None = None, port: int | None 
     server_cfg = loaded.agent.server
     host, port = host or server_cfg.host, port or server_cfg.port
     async with running_agent(loaded) as agent:
+        server = uvicorn_server(agent, host, port)
+
+        def stop_serving(signum: int, frame: object) -> None:
+            server.should_exit = True
+
+        # uvicorn handles SIGINT/SIGTERM while serving, then re-raises the signal to the previous handler:
+        # with Python's default that would kill the process before the scheduler and the shipper (its
+        # checkpoints) are stopped. This handler turns the re-raised signal into a no-op.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, stop_serving)
         log.info(f"agent listening on http://{host}:{port}", **{"event.action": "agent-listening",
                                                                  "labels.config": str(loaded.path)})
-        await uvicorn_server(agent, host, port).serve()
-    await asyncio.sleep(0)
+        await server.serve()
