@@ -1,9 +1,10 @@
 """PostgreSQL: connect, ``SELECT 1`` in autocommit, then the numbers that predict an outage.
 
 Observed value: the latency of connect + ``SELECT 1`` in seconds. Measurements: client connections used
-vs ``max_connections`` (warn at a ratio: the next deploy's pool will not fit), replication lag in seconds
-on a replica (``pg_is_in_recovery()``), and the age of the longest running transaction in the cluster
-(it holds back vacuum and usually means a stuck request). Each query is a separate step under the deadline.
+vs the ones non-superusers may open (``connections_max`` = ``max_connections`` minus the reserved ones;
+warn at a ratio: the next deploy's pool will not fit), replication lag in seconds on a replica
+(``pg_is_in_recovery()``), and the age of the longest running transaction in the cluster (it holds back
+vacuum and usually means a stuck request). Each query is a separate step under the deadline.
 """
 
 from __future__ import annotations
@@ -17,20 +18,21 @@ from checks import base
 from checks.base import CheckResult, Deadline, Status
 from checks.guard import TargetError, guarded
 
-_CONNECTIONS = """
+# Everything in one round trip (two with SELECT 1): client connections against what non-superusers may
+# open (max_connections - superuser_reserved_connections); the oldest open transaction of any other
+# session; and on a replica its lag: 0 while it has replayed everything it received (an idle primary
+# writes nothing, so "now() - last replay" alone would grow forever), else the age of the last replayed
+# transaction.
+_MEASURE = """
 SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
-       current_setting('max_connections')::int
-"""
-# On a replica: 0 while it has replayed everything it received (an idle primary writes nothing, so
-# "now() - last replay" alone would grow forever), else the age of the last replayed transaction.
-_REPLICATION_LAG = """
-SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+       current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,
+       (SELECT coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0)::float8
+          FROM pg_stat_activity
+         WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'),
+       pg_is_in_recovery(),
+       CASE WHEN NOT pg_is_in_recovery() THEN NULL
+            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
             ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8
-"""
-_LONGEST_TRANSACTION = """
-SELECT coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0)::float8
-  FROM pg_stat_activity
- WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'
 """
 
 
@@ -38,7 +40,10 @@ class PostgresOptions(base.Options):
     """Options of the ``postgres`` check; the target is a libpq URL or ``key=value`` connection string."""
 
     connections_warn_ratio: float = Field(
-        default=0.8, gt=0, le=1, description="warn when client connections / max_connections reach this"
+        default=0.8,
+        gt=0,
+        le=1,
+        description="warn when client connections / (max_connections - superuser_reserved) reach this",
     )
     replication_lag_warn_s: float = Field(
         default=30.0, ge=0, description="warn when a replica lags more (seconds)"
@@ -86,30 +91,22 @@ async def run(target: str, options: PostgresOptions, deadline: Deadline) -> Chec
     )
 
 
-async def _fetch_one(conn: psycopg.AsyncConnection, step: str, query: str, deadline: Deadline) -> tuple:
+async def _measure(conn: psycopg.AsyncConnection, deadline: Deadline) -> dict[str, float]:
     async def query_row() -> tuple:
-        cursor = await conn.execute(query)
+        cursor = await conn.execute(_MEASURE)
         row = await cursor.fetchone()
-        assert row is not None  # every query above is an aggregate returning exactly one row
+        assert row is not None  # a SELECT without FROM returns exactly one row
         return row
 
-    result: tuple = await deadline.run(step, query_row())
-    return result
-
-
-async def _measure(conn: psycopg.AsyncConnection, deadline: Deadline) -> dict[str, float]:
-    used, maximum = await _fetch_one(conn, "connections query", _CONNECTIONS, deadline)
-    (longest,) = await _fetch_one(conn, "transactions query", _LONGEST_TRANSACTION, deadline)
-    (in_recovery,) = await _fetch_one(conn, "recovery query", "SELECT pg_is_in_recovery()", deadline)
+    used, available, longest, in_recovery, lag = await deadline.run("measurements query", query_row())
     found = {
         "connections_used": float(used),
-        "connections_max": float(maximum),
-        "connections_ratio": used / maximum if maximum else 0.0,
+        "connections_max": float(available),
+        "connections_ratio": used / available if available > 0 else 1.0,
         "longest_transaction_s": float(longest),
         "in_recovery": 1.0 if in_recovery else 0.0,
     }
-    if in_recovery:
-        (lag,) = await _fetch_one(conn, "replication lag query", _REPLICATION_LAG, deadline)
+    if lag is not None:
         found["replication_lag_s"] = float(lag)
     return found
 

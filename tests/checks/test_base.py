@@ -1,4 +1,5 @@
 """The Deadline every check shares: steps, naming the step that hung, never negative."""
+
 from __future__ import annotations
 
 import asyncio

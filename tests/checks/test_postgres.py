@@ -21,7 +21,10 @@ async def test_pass_reports_latency_and_connections(postgres_dsn: str) -> None:
     assert result.status is Status.PASS, result.output
     assert result.observed_unit == "s" and 0 < result.observed_value < 5
     assert result.measurements["connections_used"] >= 1
-    assert result.measurements["connections_max"] >= result.measurements["connections_used"]
+    assert (
+        result.measurements["connections_max"] == 100 - 3
+    )  # max_connections - superuser_reserved_connections
+    assert result.measurements["connections_ratio"] == result.measurements["connections_used"] / 97
     assert result.measurements["in_recovery"] == 0
     assert "replication_lag_s" not in result.measurements
     assert "primary" in result.output and result.duration_s > 0
