@@ -21,10 +21,13 @@ async def test_pass_reports_latency_and_connections(postgres_dsn: str) -> None:
     assert result.status is Status.PASS, result.output
     assert result.observed_unit == "s" and 0 < result.observed_value < 5
     assert result.measurements["connections_used"] >= 1
-    assert (
-        result.measurements["connections_max"] == 100 - 3
-    )  # max_connections - superuser_reserved_connections
-    assert result.measurements["connections_ratio"] == result.measurements["connections_used"] / 97
+    async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:
+        cursor = await conn.execute(
+            "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+        )
+        (available,) = await cursor.fetchone()  # type: ignore[misc]
+    assert result.measurements["connections_max"] == available
+    assert result.measurements["connections_ratio"] == result.measurements["connections_used"] / available
     assert result.measurements["in_recovery"] == 0
     assert "replication_lag_s" not in result.measurements
     assert "primary" in result.output and result.duration_s > 0
