@@ -11,6 +11,7 @@ locked) is left for the next pass, and several API processes can sweep at once w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -65,10 +66,15 @@ async def sweep_once(conn: Conn, now: dt.datetime | None = None) -> list[Transit
     return done
 
 
-async def run_sweeper(pool: AsyncConnectionPool, interval_s: float,
+async def run_sweeper(pool: AsyncConnectionPool, interval_s: float, stop: asyncio.Event,
                       invalidate_vehicle: Callable[[int], Awaitable[Any]] | None = None) -> None:
-    """Sweep every ``interval_s`` seconds until cancelled; a failed pass is logged and retried next time."""
-    while True:
+    """Sweep every ``interval_s`` seconds until ``stop`` is set; a failed pass is logged and retried.
+
+    Stopping is by event, not only by task cancellation: a cancellation that lands while the pool is
+    handing out a connection can be absorbed on the way (seen in tests: the task then slept on, and the
+    app's shutdown hung), whereas the event is checked after every pass and ends the wait at once.
+    """
+    while not stop.is_set():
         try:
             async with pool.connection() as conn:  # the pool's connections return dict rows (api.db)
                 transitions = await sweep_once(cast(Conn, conn))
@@ -79,4 +85,5 @@ async def run_sweeper(pool: AsyncConnectionPool, interval_s: float,
             raise
         except Exception:
             log.exception("booking sweeper pass failed")
-        await asyncio.sleep(interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)

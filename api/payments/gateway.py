@@ -66,10 +66,15 @@ class StripeGateway:
 
     def __init__(self, api_key: str, api_base: str, currency: str = "usd") -> None:
         self.currency = currency
+        self._http = stripe.HTTPXClient(timeout=HTTP_TIMEOUT_S)
         self._client = stripe.StripeClient(
             api_key, base_addresses={"api": api_base}, max_network_retries=MAX_NETWORK_RETRIES,
-            http_client=stripe.HTTPXClient(timeout=HTTP_TIMEOUT_S),
+            http_client=self._http,
         )
+
+    async def close(self) -> None:
+        """Close the HTTP connection pool (at app shutdown)."""
+        await self._http.close_async()
 
     async def create_card_payment_method(self, card: dict[str, Any]) -> str:
         """Tokenise raw test-card details into a PaymentMethod id (dev/test convenience; production

@@ -5,8 +5,14 @@ nineteen 409s, and the database holds one live booking. (One worker process: a s
 import asyncio
 
 import httpx
+import pytest
 
-from tests.api.booking_helpers import stay
+from tests.api.booking_helpers import WEBHOOK_SECRET, stay
+
+
+@pytest.fixture
+def settings_overrides(localstripe_url):
+    return {"stripe_api_base": localstripe_url, "stripe_webhook_secret": WEBHOOK_SECRET}
 
 
 async def test_twenty_concurrent_requests_one_booking(factory, live_api):
@@ -26,3 +32,22 @@ async def test_twenty_concurrent_requests_one_booking(factory, live_api):
     live = await factory.sql("SELECT count(*) FROM bookings WHERE vehicle_id = %s AND status = 'pending'",
                              (vehicle["id"],))
     assert live == [(1,)]
+
+
+async def test_racing_pay_and_decline_never_charge_a_declined_booking(client, factory):
+    """The renter pays while the host declines: the row lock lets exactly one win, and a declined
+    booking never has a successful charge."""
+    host, renter = await factory.host(), await factory.renter()
+    vehicle = await factory.vehicle(host)
+    for round_no in range(3):
+        booking = (await client.post("/v1/bookings", json=stay(vehicle, start_in=30 + 5 * round_no, nights=2),
+                                     headers=renter.headers)).json()
+        paid, declined = await asyncio.gather(
+            client.post(f"/v1/bookings/{booking['id']}/pay", json={"payment_method": "pm_card_visa"},
+                        headers=renter.headers),
+            client.post(f"/v1/bookings/{booking['id']}/decline", headers=host.headers))
+        assert sorted([paid.status_code, declined.status_code]) == [200, 409]
+        final = (await client.get(f"/v1/bookings/{booking['id']}", headers=renter.headers)).json()["status"]
+        charges = await factory.sql("SELECT count(*) FROM payments WHERE booking_id = %s AND status = 'succeeded'",
+                                    (booking["id"],))
+        assert (final, charges) in [("confirmed", [(1,)]), ("declined", [(0,)])]
