@@ -85,9 +85,9 @@ def describe_error(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def fail(output: str, **fields: object) -> CheckResult:
+def fail(output: str) -> CheckResult:
     """A ``fail`` result with ``output`` (duration and scrubbing are added by ``guarded``)."""
-    return CheckResult(Status.FAIL, output, **fields)  # type: ignore[arg-type]
+    return CheckResult(Status.FAIL, output)
 
 
 def guarded(*target_errors: type[BaseException]) -> Callable[[RunFn[O]], RunFn[O]]:

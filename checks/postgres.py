@@ -66,11 +66,12 @@ async def run(target: str, options: PostgresOptions, deadline: Deadline) -> Chec
         # libpq would fall back to PGHOST/the local socket: a silent surprise for a configured check
         raise TargetError("target is empty: expected a postgresql:// URL or key=value connection string")
     started = time.monotonic()
-    # connect_timeout is whole seconds (libpq, minimum 2); the deadline is the real bound.
+    # connect_timeout is whole seconds (libpq, minimum 2), set behind the deadline, which is the real bound
+    # and names the step.
     connect = psycopg.AsyncConnection.connect(
         target,
         autocommit=True,
-        connect_timeout=max(2, int(deadline.remaining() + 0.999)),
+        connect_timeout=int(deadline.remaining()) + 2,
         application_name="island-health-check",
     )
     conn = await deadline.run("connect", connect)
