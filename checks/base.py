@@ -73,6 +73,8 @@ class Deadline:
 
     ``current_step`` names the step in progress (set by ``run``/``step``, or by a check that follows a
     library's progress itself), so a failure can say where it happened: "connect: connection refused".
+    ``partial`` holds numbers a check gathered before it failed (the HTTP check's phases), so a timed-out
+    run still tells how long connecting took.
     """
 
     def __init__(self, timeout_s: float) -> None:
@@ -80,6 +82,7 @@ class Deadline:
         self.started = time.monotonic()
         self.at = self.started + timeout_s
         self.current_step = "start"
+        self.partial: dict[str, float] = {}
 
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())

@@ -85,9 +85,9 @@ def describe_error(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def fail(output: str) -> CheckResult:
-    """A ``fail`` result with ``output`` (duration and scrubbing are added by ``guarded``)."""
-    return CheckResult(Status.FAIL, output)
+def fail(output: str, deadline: Deadline) -> CheckResult:
+    """A ``fail`` result with ``output`` and what the check measured before it failed."""
+    return CheckResult(Status.FAIL, output, measurements=dict(deadline.partial))
 
 
 def guarded(*target_errors: type[BaseException]) -> Callable[[RunFn[O]], RunFn[O]]:
@@ -102,11 +102,11 @@ def guarded(*target_errors: type[BaseException]) -> Callable[[RunFn[O]], RunFn[O
                     raise TargetError("target contains control characters")
                 result = await fn(target, options, deadline)
             except DeadlineExceeded as exc:
-                result = fail(f"timed out during {exc.step} after {deadline.timeout_s:g}s")
+                result = fail(f"timed out during {exc.step} after {deadline.timeout_s:g}s", deadline)
             except TargetError as exc:
-                result = fail(str(exc))
+                result = fail(str(exc), deadline)
             except caught as exc:
-                result = fail(f"{deadline.current_step}: {describe_error(exc)}")
+                result = fail(f"{deadline.current_step}: {describe_error(exc)}", deadline)
             return _finish(result, target, options, deadline)
 
         return run

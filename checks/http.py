@@ -3,6 +3,7 @@
 Observed value: the whole request (all hops) in seconds. Measurements: ``phase_<name>_s`` for resolve,
 connect, tls, processing and transfer (summed over redirects, like blackbox_exporter), ``status_code``,
 ``redirects`` and ``body_bytes``; ``tls_not_after`` is the certificate expiry of the last HTTPS hop.
+A failed run keeps the phases measured so far (a timeout shows which phase took the time).
 The connection is never reused between runs and proxies from the environment are ignored: a probe
 measures the path from this host to the target, fresh, every time.
 """

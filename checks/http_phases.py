@@ -43,6 +43,7 @@ class PhaseRecorder:
 
     def add(self, phase: str, seconds: float) -> None:
         self.seconds[phase] += seconds
+        self.deadline.partial[f"phase_{phase}_s"] = self.seconds[phase]  # kept if the run fails
 
     async def trace(self, event_name: str, info: dict[str, Any]) -> None:
         """The httpcore ``trace`` extension callback."""
