@@ -71,12 +71,14 @@ class HttpUrl:
 
     @property
     def origin(self) -> str:
+        """``scheme://host[:port]``, the port only when it is not the scheme's default."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         default = 443 if self.scheme == "https" else 80
         return f"{self.scheme}://{host}" + ("" if self.port == default else f":{self.port}")
 
     @property
     def host_header(self) -> str:
+        """The ``Host`` header value: ``host[:port]``."""
         return self.origin.split("://", 1)[1]
 
     def join(self, location: str) -> HttpUrl:
@@ -101,6 +103,7 @@ class HttpResponse:
     not_after: float | None
 
     def text(self) -> str:
+        """The body decoded with the charset of its Content-Type (UTF-8 when none or unknown)."""
         match = _CHARSET.search(self.headers.get("content-type", ""))
         try:
             return self.body.decode(match.group(1) if match else "utf-8", errors="replace")
