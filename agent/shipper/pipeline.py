@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from agent.shipper.batch import AckTracker, Batch
 from agent.shipper.checkpoints import CheckpointStore
@@ -23,10 +24,12 @@ from agent.shipper.delivery import DeadLetterFile, Deliverer, ShipperStats
 from agent.shipper.documents import FileEncoder
 from agent.shipper.source import FileSource, InputSpec
 from agent.shipper.tailer import FileTailer
-from checks.base import CheckResult, Status
 from exporters.elasticsearch import metrics
 from exporters.elasticsearch.bulk import BulkSink, make_client
 from exporters.elasticsearch.destination import Mode, detect_mode, ensure_destination
+
+if TYPE_CHECKING:
+    from checks.base import CheckResult
 
 log = logging.getLogger("agent.shipper")
 
@@ -266,6 +269,10 @@ class Shipper:
 
     def health(self) -> CheckResult:
         """``warn`` when nothing could be delivered for ``stall_warn_after_s`` while there is a backlog."""
+        # Imported here: ``checks`` loads every protocol's client library (~20 MB of RSS), which the
+        # standalone ``ship`` process never needs; inside the agent it is loaded already.
+        from checks.base import CheckResult, Status
+
         if self._fatal:
             return CheckResult(Status.FAIL, output=self._fatal)
         if self._started_at is None:
