@@ -25,12 +25,15 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Status(StrEnum):
+    """The IETF health draft's statuses; ``severity`` orders them for aggregation (worst wins)."""
+
     PASS = "pass"
     WARN = "warn"
     FAIL = "fail"
 
     @property
     def severity(self) -> int:
+        """0 for pass, 1 for warn, 2 for fail."""
         return {"pass": 0, "warn": 1, "fail": 2}[self.value]
 
 
@@ -85,9 +88,11 @@ class Deadline:
         self.partial: dict[str, float] = {}
 
     def remaining(self) -> float:
+        """Seconds left, never negative."""
         return max(0.0, self.at - time.monotonic())
 
     def elapsed(self) -> float:
+        """Seconds since the deadline was created (the check run's duration so far)."""
         return time.monotonic() - self.started
 
     async def run(self, step: str, awaitable: Awaitable[Any]) -> Any:

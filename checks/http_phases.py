@@ -42,6 +42,7 @@ class PhaseRecorder:
         self._started: dict[str, float] = {}
 
     def add(self, phase: str, seconds: float) -> None:
+        """Count ``seconds`` more in ``phase``."""
         self.seconds[phase] += seconds
         self.deadline.partial[f"phase_{phase}_s"] = self.seconds[phase]  # kept if the run fails
 
