@@ -90,7 +90,7 @@ def datastore_row() -> list[PanelBuilder]:
     return [
         timeseries("DB pool connections", "Connections of the pool by state, its maximum, and requests "
                    "waiting for one (waiting > 0 means the pool is too small or queries too slow).", "short",
-                   [query(f"sum by (db_client_connection_state) ({pool}_count{{{SELECTOR}}})",
+                   [query(f"sum by (db_client_connection_state) ({pool}_usage{{{SELECTOR}}})",
                           "{{db_client_connection_state}}"),
                     query(f"sum({pool}_max{{{SELECTOR}}})", "max"),
                     query(f"sum({pool}_pending_requests{{{SELECTOR}}})", "waiting")]).span(8).height(8),

@@ -166,8 +166,8 @@ class PoolWatcher:
     def __call__(self) -> None:
         stats = self.pool.get_stats()
         size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
-        metrics.db_client_connection_count.labels(self.name, "idle").set(available)
-        metrics.db_client_connection_count.labels(self.name, "used").set(max(size - available, 0))
+        metrics.db_client_connection_usage.labels(self.name, "idle").set(available)
+        metrics.db_client_connection_usage.labels(self.name, "used").set(max(size - available, 0))
         metrics.db_client_connection_max.labels(self.name).set(stats.get("pool_max", 0))
         metrics.db_client_connection_pending_requests.labels(self.name).set(stats.get("requests_waiting", 0))
         for key, counter, scale in (("requests_num", metrics.db_client_connection_requests, 1),

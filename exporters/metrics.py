@@ -34,8 +34,8 @@ db_client_operation_duration = Histogram(
     "db_client_operation_duration_seconds", "Duration of database client operations (SQL statements, "
     "Redis commands) by low-cardinality operation and collection.",
     ("db_system_name", "db_operation_name", "db_collection_name", "outcome"), buckets=DB_DURATION_BUCKETS)
-db_client_connection_count = Gauge(
-    "db_client_connection_count", "Connections in the database pool by state (idle or used).",
+db_client_connection_usage = Gauge(
+    "db_client_connection_usage", "Connections in the database pool by state (idle or used).",
     ("db_client_connection_pool_name", "db_client_connection_state"), multiprocess_mode="livesum")
 db_client_connection_max = Gauge(
     "db_client_connection_max", "Maximum connections the database pool allows.",
