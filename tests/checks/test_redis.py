@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -47,34 +49,41 @@ async def test_not_a_redis_url_fails_clearly() -> None:
     assert result.status is Status.FAIL and "redis://" in result.output
 
 
+@dataclass
+class Protected:
+    port: int
+    socket: Path
+
+
 @pytest.fixture(scope="module")
-def protected_port() -> Iterator[int]:
-    """A throwaway redis-server with requirepass."""
-    port = free_port()
-    server = ManagedProcess(
-        argv=[
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--requirepass",
-            PASSWORD,
-        ],
-        port=port,
-    )
+def protected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Protected]:
+    """A throwaway redis-server with requirepass, on a TCP port and a unix socket."""
+    port, socket = free_port(), tmp_path_factory.mktemp("redis") / "redis.sock"
+    argv = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--requirepass",
+        PASSWORD,
+        "--unixsocket",
+        str(socket),
+    ]
+    server = ManagedProcess(argv=argv, port=port)
     server.start()
     try:
-        yield server.port
+        yield Protected(port, socket)
     finally:
         server.stop()
 
 
-async def test_auth_and_database_selection(protected_port: int) -> None:
+async def test_auth_and_database_selection(protected: Protected) -> None:
+    protected_port = protected.port
     good = await redis.run(f"redis://:{PASSWORD}@127.0.0.1:{protected_port}/3", redis.Options(), Deadline(2))
     assert good.status is Status.PASS, good.output
     wrong = await redis.run(
@@ -88,3 +97,11 @@ async def test_auth_and_database_selection(protected_port: int) -> None:
         f"redis://:{PASSWORD}@127.0.0.1:{protected_port}/99", redis.Options(), Deadline(2)
     )
     assert no_db.status is Status.FAIL and "DB index is out of range" in no_db.output
+
+
+async def test_unix_socket_with_password_in_the_query(protected: Protected) -> None:
+    target = f"unix://{protected.socket}?db=2&password={PASSWORD}"
+    result = await redis.run(target, redis.Options(), Deadline(2))
+    assert result.status is Status.PASS, result.output
+    missing = await redis.run(f"unix://{protected.socket.parent}/nope.sock", redis.Options(), Deadline(2))
+    assert missing.status is Status.FAIL and missing.output == "connect: no such file or directory"
