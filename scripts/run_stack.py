@@ -113,12 +113,22 @@ def main() -> int:
               smtp.port or 8025)
         start("api", [str(BIN / "island-api"), "serve"], settings.api_host, settings.api_port)
 
-        # --- agent: the health/log-shipping sidecar starts here (agent engineer) ---
+        # --- agent: the health/log-shipping sidecar, with agent/default.yaml, pointed at what was started above
+        agent = urlparse(settings.agent_url)
+        start("agent", [str(BIN / "island-agent"), "run", "--config", str(ROOT / "agent" / "default.yaml")],
+              agent.hostname or "127.0.0.1", agent.port or 9300,
+              env={"AGENT_HOST": agent.hostname or "127.0.0.1", "AGENT_PORT": str(agent.port or 9300),
+                   "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+                   "API_URL": f"http://{settings.api_host}:{settings.api_port}",
+                   "API_WS_URL": f"ws://{settings.api_host}:{settings.api_port}",
+                   "STRIPE_API_BASE": settings.stripe_api_base, "SMTP_URL": settings.smtp_url,
+                   "LOG_DIR": str(settings.log_dir)})
 
         api = f"http://{settings.api_host}:{settings.api_port}"
         print(f"""
 Ready:
-  API          {api}   (docs {api}/docs, probes {api}/livez {api}/readyz)
+  API          {api}   (docs {api}/docs, probes {api}/livez {api}/readyz, dependencies {api}/health)
+  agent        {settings.agent_url}/status   (/health /livez /readyz /metrics)
   localstripe  {settings.stripe_api_base}
   SMTP catcher {settings.smtp_url}   (mails are printed below)
   logs         {settings.log_dir.resolve()}
