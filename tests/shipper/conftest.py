@@ -1,7 +1,7 @@
 """Fixtures of the shipper tests: a fresh osmem-server per test (exact counts need an empty server)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+from prometheus_client import REGISTRY
 
 from agent.shipper import Shipper
 from tests.shipper.support import all_docs, client, count, ecs_line, seqs, shipper_config, write_lines
@@ -56,7 +57,9 @@ async def test_429_for_part_of_a_batch_retries_only_those_items(tmp_path: Path, 
     total = 3000
     write_lines(tmp_path / "app.log", [ecs_line(i) for i in range(total)])
     proxy.reject_429(every=7)
-    config = shipper_config(tmp_path, proxy.url, [str(tmp_path / "*.log")])
+    config = shipper_config(tmp_path, proxy.url, [str(tmp_path / "*.log")],
+                            elasticsearch={"api_key": "aWQ6c2VjcmV0"})
+    retried_before = _metric("retried")
     shipper = Shipper(config)
     await shipper.run_until_caught_up()
 
@@ -68,5 +71,11 @@ async def test_429_for_part_of_a_batch_retries_only_those_items(tmp_path: Path, 
     assert {i for i, n in proxy.seen.items() if n == 2} == rejected  # each rejected item sent once more
     assert all(n == 1 for i, n in proxy.seen.items() if i not in rejected)  # the others exactly once
     assert len(proxy.seen) == total
-    assert shipper.stats.retried == len(rejected)
+    assert shipper.stats.retried == len(rejected) == _metric("retried") - retried_before
     assert shipper.stats.acknowledged == total and shipper.stats.duplicates == 0
+    assert proxy.last_headers["authorization"] == "ApiKey aWQ6c2VjcmV0"
+    assert proxy.last_headers["content-encoding"] == "gzip"
+
+
+def _metric(outcome: str) -> float:
+    return REGISTRY.get_sample_value("island_shipper_events_total", {"outcome": outcome}) or 0.0

@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -64,7 +64,7 @@ async def test_10s_outage_under_a_concurrent_writer_loses_and_duplicates_nothing
 
     await asyncio.to_thread(writer.join)
     assert writer.error is None and writer.written == LINES
-    settled = lambda: shipper.stats.acknowledged + shipper.stats.duplicates >= LINES  # noqa: E731
+    settled = lambda: shipper.stats.acknowledged + shipper.stats.duplicates >= LINES
     await _wait_until(settled, 150, "every line acknowledged")
     await shipper.stop(5)
 

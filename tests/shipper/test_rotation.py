@@ -10,7 +10,6 @@ from pathlib import Path
 from agent.shipper import Shipper
 from tests.shipper.support import Writer, all_docs, client, count, seqs, shipper_config
 
-
 # The writer runs at ~4,000 lines/s, so a rotated file lives at its name for ~1 s: several scans see it.
 # (A file created and renamed away between two scans is never seen, with any glob-based shipper.)
 

@@ -17,6 +17,7 @@ import hashlib
 import http.client
 import json
 import socket
+import ssl
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,13 +37,15 @@ class _Server(ThreadingHTTPServer):
 class EsFaultProxy:
     """Forwards 127.0.0.1:``port`` to ``upstream`` (``http://host:port``) with switchable faults."""
 
-    def __init__(self, upstream: str, port: int) -> None:
+    def __init__(self, upstream: str, port: int, tls_context: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.port = port
+        self.tls_context = tls_context  # serve HTTPS with this server-side context
         self.reject_every = 0
         self.seen: Counter[str] = Counter()
         self.rejected: set[str] = set()
+        self.last_headers: dict[str, str] = {}  # of the last request, as the client sent them
         self._lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._server: _Server | None = None
@@ -50,11 +53,13 @@ class EsFaultProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls_context else 'http'}://127.0.0.1:{self.port}"
 
     def up(self) -> None:
         """Listen (again) on the same port."""
         self._server = _Server(("127.0.0.1", self.port), _handler_for(self))
+        if self.tls_context is not None:
+            self._server.socket = self.tls_context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
@@ -102,10 +107,11 @@ def _handler_for(proxy: EsFaultProxy) -> type[BaseHTTPRequestHandler]:
             except OSError:
                 pass
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _handle(self) -> None:
+            proxy.last_headers = {k.lower(): v for k, v in self.headers.items()}
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             if self.headers.get("content-encoding") == "gzip":
@@ -123,7 +129,7 @@ def _handler_for(proxy: EsFaultProxy) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(rbody)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle  # noqa: N815 (the base class's names)
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
     return Handler
 
