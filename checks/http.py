@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from httpcore import AsyncConnectionPool
+from httpcore import AsyncConnectionPool, ConnectError
 from pydantic import Field, SecretStr, field_validator
 
 from checks.base import CheckResult, Deadline, Status
@@ -121,18 +121,10 @@ async def _follow(
     method, body = options.method, options.body.encode() if options.body is not None else None
     chain: _Chain | None = None
     for redirects in range(options.max_redirects + 1):
-        address = await resolve(url.host, url.port, recorder, deadline)
+        addresses = await resolve(url.host, url.port, recorder, deadline)
         try:
-            response = await send(
-                pool,
-                method,
-                url,
-                deadline,
-                headers=headers,
-                body=body,
-                address=address,
-                trace=recorder.trace,
-                max_body_bytes=options.max_body_bytes,
+            response = await _send_to_first_reachable(
+                pool, method, url, addresses, options, headers, body, recorder, deadline
             )
         finally:
             recorder.close_open_phases()
@@ -150,6 +142,38 @@ async def _follow(
     assert chain is not None  # the loop runs at least once
     chain.too_long = True
     return chain
+
+
+async def _send_to_first_reachable(
+    pool: AsyncConnectionPool,
+    method: str,
+    url: HttpUrl,
+    addresses: list[str],
+    options: HttpOptions,
+    headers: dict[str, str],
+    body: bytes | None,
+    recorder: PhaseRecorder,
+    deadline: Deadline,
+) -> HttpResponse:
+    """Send to each address in turn until one accepts the connection ("localhost" may be ::1 first
+    while the server listens on 127.0.0.1 only, as browsers and curl cope with)."""
+    for index, address in enumerate(addresses):
+        try:
+            return await send(
+                pool,
+                method,
+                url,
+                deadline,
+                headers=headers,
+                body=body,
+                address=address,
+                trace=recorder.trace,
+                max_body_bytes=options.max_body_bytes,
+            )
+        except ConnectError:
+            if index == len(addresses) - 1:
+                raise
+    raise AssertionError("resolve() returns at least one address")
 
 
 def _judge(chain: _Chain, options: HttpOptions, elapsed: float) -> tuple[Status, str]:

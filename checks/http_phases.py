@@ -66,11 +66,11 @@ class PhaseRecorder:
         self._started.clear()
 
 
-async def resolve(host: str, port: int, recorder: PhaseRecorder, deadline: Deadline) -> str:
-    """The first address of ``host`` (an IP literal is returned as is), timed as the resolve phase."""
+async def resolve(host: str, port: int, recorder: PhaseRecorder, deadline: Deadline) -> list[str]:
+    """The addresses of ``host`` in resolver order (an IP literal as is), timed as the resolve phase."""
     try:
         ipaddress.ip_address(host)
-        return host
+        return [host]
     except ValueError:
         pass
     started = time.monotonic()
@@ -79,4 +79,4 @@ async def resolve(host: str, port: int, recorder: PhaseRecorder, deadline: Deadl
         infos = await deadline.run("resolve", loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
     finally:
         recorder.add("resolve", time.monotonic() - started)
-    return str(infos[0][4][0])
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))

@@ -6,6 +6,8 @@ import socket
 import time
 from http.server import ThreadingHTTPServer
 
+import pytest
+
 from checks import http
 from checks.base import Deadline, Status
 from tests.checks.http_routes import BEARER, RoutesHandler, https_server, serve_routes
@@ -156,3 +158,20 @@ async def test_ipv6_literal_target() -> None:
         )
     assert result.status is Status.PASS, result.output
     assert result.measurements["phase_resolve_s"] == 0  # a literal needs no lookup
+
+
+async def test_next_address_tried_when_the_first_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A name resolving to two addresses, the server listening on the second only (like "localhost" -> ::1
+    # first while the API binds 127.0.0.1). The resolver answer is substituted; the servers are real.
+    with serve_routes(ThreadingHTTPServer(("127.0.0.2", 0), RoutesHandler)) as address:
+        port = int(address.rsplit(":", 1)[1])
+
+        async def two_addresses(host: str, port: int, recorder: object, deadline: Deadline) -> list[str]:
+            return ["127.0.0.1", "127.0.0.2"]
+
+        monkeypatch.setattr(http, "resolve", two_addresses)
+        result = await http.run(f"http://dual.island.test:{port}/host", http.Options(), Deadline(3))
+    assert result.status is Status.PASS, result.output
+    monkeypatch.undo()
+    refused = await http.run(f"http://127.0.0.1:{port}/ok", http.Options(), Deadline(3))
+    assert refused.status is Status.FAIL and refused.output == "connect: connection refused"
