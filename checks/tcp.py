@@ -58,7 +58,7 @@ async def run(target: str, options: TcpOptions, deadline: Deadline) -> CheckResu
                 writer.start_tls(client_context(options), server_hostname=options.server_name or host),
             )
             not_after = peer_not_after(writer.get_extra_info("ssl_object"))
-        connect_s = time.monotonic() - started
+        connect_s = deadline.partial["connect_s"] = time.monotonic() - started
         if options.send is not None:
             writer.write(options.send.encode())
             await deadline.run("send", writer.drain())

@@ -87,7 +87,7 @@ async def run(target: str, options: WebSocketOptions, deadline: Deadline) -> Che
         ),
     )
     try:
-        connect_s = time.monotonic() - started
+        connect_s = deadline.partial["connect_s"] = time.monotonic() - started
         ssl_object = ws.transport.get_extra_info("ssl_object")
         round_trip_started = time.monotonic()
         what = await _round_trip(ws, options, deadline)

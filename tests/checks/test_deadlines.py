@@ -55,6 +55,8 @@ async def test_hung_target_fails_within_the_timeout(case: str, hole: TcpBlackhol
     assert TIMEOUT * 0.9 <= result.duration_s < BOUND
     assert hole.accepted > accepted_before  # it really connected, then waited
     assert "S3cretPw" not in result.output
+    if case == "tcp":  # connected, then hung reading: the connect time is kept
+        assert result.measurements["connect_s"] > 0
     if case in ("http", "https"):  # the phases measured before the hang are kept, the hung one included
         assert result.measurements["phase_connect_s"] > 0
         hung = "phase_processing_s" if case == "http" else "phase_tls_s"
