@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.auth.tokens import InvalidToken, Principal, decode_access_token
 from api.chat import frames, service
+from api.chat.pubsub import Listener
 from api.chat.rate import TokenBucket
 from exporters import instruments
 
@@ -82,11 +83,14 @@ class ConversationSession:
             await self.send(frames.ready_frame(self.conversation_id))
             reader = asyncio.create_task(self._from_client())
             writer = asyncio.create_task(self._to_client(listener))
-            done, pending = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                    await task
+            try:
+                done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when this session is cancelled (server shutdown): never leave a pump behind
+                for task in (reader, writer):
+                    if not task.done():
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                            await task
             for task in done:
                 exc = task.exception()
                 if isinstance(exc, OverflowError):
@@ -94,7 +98,7 @@ class ConversationSession:
                 elif exc is not None and not isinstance(exc, WebSocketDisconnect):
                     raise exc
 
-    async def _to_client(self, listener) -> None:
+    async def _to_client(self, listener: Listener) -> None:
         while True:
             await self.send(await listener.get())
             instruments.websocket_message("out")
