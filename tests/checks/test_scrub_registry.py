@@ -170,3 +170,17 @@ async def test_password_in_target_never_in_output(check_type: str, password: str
     pieces = {password, quote(password, safe="")} | {p for p in re.split("[/@:]", password) if len(p) >= 6}
     for piece in pieces:
         assert piece not in result.output and piece not in str(result.observed_value)
+
+
+def test_options_reference_lists_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from checks.__main__ import main
+
+    assert main([]) == 0
+    text = capsys.readouterr().out
+    for name, check in REGISTRY.items():
+        assert f"## {name}" in text
+        for option in check.options_model.model_fields:
+            assert f"| `{option}` |" in text
+    assert "| `bearer_token` | secret string (optional) | `None` |" in text
+    assert main(["http", "nope"]) == 2
+    assert "unknown check type(s): nope" in capsys.readouterr().err
