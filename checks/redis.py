@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from checks.base import CheckResult, Deadline, Status
-from checks.certificates import TlsClientOptions, client_context
+from checks.certificates import TlsClientOptions, client_context, peer_not_after
 from checks.guard import guarded
 from checks.resp import RespConnection, RespError, parse_info, parse_url
 from checks.units import human_bytes
@@ -43,6 +43,7 @@ async def run(target: str, options: RedisOptions, deadline: Deadline) -> CheckRe
     address = parse_url(target)
     context = client_context(options) if address.tls else None
     connection = await deadline.run("connect", RespConnection.open(address, context))
+    not_after = peer_not_after(connection.writer.get_extra_info("ssl_object"))
     try:
         started = time.monotonic()
         pong = await deadline.run("PING", connection.command("PING"))
@@ -52,10 +53,12 @@ async def run(target: str, options: RedisOptions, deadline: Deadline) -> CheckRe
         raw = await deadline.run("INFO", connection.command("INFO"))  # default sections: any Redis version
     finally:
         connection.close()
-    return _result(latency, parse_info(raw.decode(errors="replace")), options)
+    return _result(latency, parse_info(raw.decode(errors="replace")), options, not_after)
 
 
-def _result(latency: float, info: dict[str, Any], options: RedisOptions) -> CheckResult:
+def _result(
+    latency: float, info: dict[str, Any], options: RedisOptions, not_after: float | None
+) -> CheckResult:
     used, maximum = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
     role = str(info.get("role", "unknown"))
     measurements = {
@@ -72,7 +75,12 @@ def _result(latency: float, info: dict[str, Any], options: RedisOptions) -> Chec
         + (f" of {human_bytes(maximum)} ({used / maximum:.0%})" if maximum else " (no maxmemory)")
         + f"; rejected connections {measurements['rejected_connections']:.0f}"
     )
-    fields: dict[str, Any] = {"observed_value": latency, "observed_unit": "s", "measurements": measurements}
+    fields: dict[str, Any] = {
+        "observed_value": latency,
+        "observed_unit": "s",
+        "measurements": measurements,
+        "tls_not_after": not_after,
+    }
     if options.expected_role and role != options.expected_role:
         return CheckResult(
             Status.FAIL, f"role is {role}, expected {options.expected_role}; {summary}", **fields

@@ -11,6 +11,7 @@ import pytest
 from checks import redis
 from checks.base import Deadline, Status
 from tests.support.services import ManagedProcess, free_port
+from tests.support.tls import TestPki
 
 PASSWORD = "R3dis-Pa55-for-tests"
 
@@ -105,3 +106,46 @@ async def test_unix_socket_with_password_in_the_query(protected: Protected) -> N
     assert result.status is Status.PASS, result.output
     missing = await redis.run(f"unix://{protected.socket.parent}/nope.sock", redis.Options(), Deadline(2))
     assert missing.status is Status.FAIL and missing.output == "connect: no such file or directory"
+
+
+async def test_rediss_verifies_the_certificate_and_reports_its_expiry(pki: TestPki, tmp_path: Path) -> None:
+    leaf = pki.issue()
+    cert, key = tmp_path / "redis.crt", tmp_path / "redis.key"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    port = free_port()
+    argv = [
+        "redis-server",
+        "--port",
+        "0",
+        "--tls-port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--tls-cert-file",
+        str(cert),
+        "--tls-key-file",
+        str(key),
+        "--tls-ca-cert-file",
+        str(pki.ca_file),
+        "--tls-auth-clients",
+        "no",
+    ]
+    server = ManagedProcess(argv=argv, port=port)
+    server.start()
+    try:
+        verified = await redis.run(
+            f"rediss://localhost:{port}/0", redis.Options(ca_file=pki.ca_file), Deadline(2)
+        )
+        untrusted = await redis.run(f"rediss://localhost:{port}/0", redis.Options(), Deadline(2))
+        plain = await redis.run(f"redis://localhost:{port}/0", redis.Options(), Deadline(0.5))
+    finally:
+        server.stop()
+    assert verified.status is Status.PASS, verified.output
+    assert verified.tls_not_after is not None
+    assert untrusted.status is Status.FAIL and "certificate verify failed" in untrusted.output
+    assert plain.status is Status.FAIL  # plain RESP to a TLS port gets no answer it understands
