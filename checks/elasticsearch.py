@@ -75,5 +75,10 @@ async def run(target: str, options: ElasticsearchOptions, deadline: Deadline) ->
     active, unassigned = health.get("active_shards", "?"), health.get("unassigned_shards", "?")
     output = f"cluster {name} is {colour}: {nodes} nodes, {active} active and {unassigned} unassigned shards"
     return CheckResult(
-        status, output, observed_value=colour, observed_unit="status", measurements=measurements
+        status,
+        output,
+        observed_value=colour,
+        observed_unit="status",
+        measurements=measurements,
+        tls_not_after=response.not_after,
     )

@@ -10,6 +10,7 @@ import pytest
 from checks import disk, elasticsearch
 from checks.base import Deadline, Status
 from tests.support.services import free_port, osmem_server
+from tests.support.tls import TestPki
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +64,13 @@ async def test_disk_pass_warn_fail(tmp_path: Path) -> None:
 async def test_disk_missing_path_fails(tmp_path: Path) -> None:
     result = await disk.run(str(tmp_path / "nope"), disk.Options(), Deadline(2))
     assert result.status is Status.FAIL and result.output.endswith("nope does not exist")
+
+
+async def test_https_cluster_with_ca_file_reports_expiry(https_port: int, pki: TestPki) -> None:
+    # the routes server's FAKE cluster-health route, over HTTPS with a test CA
+    result = await elasticsearch.run(
+        f"https://localhost:{https_port}/green",
+        elasticsearch.Options(ca_file=pki.ca_file, username="elastic", password="Es-Pa55word"),
+        Deadline(3),
+    )
+    assert result.status is Status.PASS and result.tls_not_after is not None
