@@ -8,6 +8,7 @@ Observed value: the round trip (pong or reply) in seconds.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from contextlib import suppress
@@ -18,7 +19,7 @@ import websockets
 from pydantic import Field, SecretStr, field_validator
 from websockets.asyncio.client import ClientConnection, connect
 
-from checks.base import CheckResult, Deadline, DeadlineExceeded, Status
+from checks.base import CheckResult, Deadline, Status
 from checks.certificates import TlsClientOptions, client_context, peer_not_after
 from checks.guard import TargetError, guarded
 
@@ -111,7 +112,7 @@ async def run(target: str, options: WebSocketOptions, deadline: Deadline) -> Che
 
 
 async def _round_trip(ws: ClientConnection, options: WebSocketOptions, deadline: Deadline) -> str | None:
-    """ "pong" or "reply" on success, None when no reply matched."""
+    """Return "pong" or "reply" on success, None when no reply matched."""
     if options.send is None:
         pong = await deadline.run("ping", ws.ping())
         await deadline.run("pong", pong)
@@ -127,7 +128,11 @@ async def _round_trip(ws: ClientConnection, options: WebSocketOptions, deadline:
 
 
 async def _close(ws: ClientConnection, deadline: Deadline) -> None:
-    """Close politely if the deadline allows; a peer that ignores the close frame is simply dropped."""
-    with suppress(DeadlineExceeded, websockets.exceptions.WebSocketException, OSError):
-        await deadline.run("close", ws.close())
+    """Close politely if the deadline allows; a peer that ignores the close frame is simply dropped.
+
+    Not a ``deadline.run`` step: this runs in a ``finally`` and must not rename the step that failed.
+    """
+    with suppress(TimeoutError, websockets.exceptions.WebSocketException, OSError):
+        async with asyncio.timeout(deadline.remaining()):
+            await ws.close()
     ws.transport.abort()

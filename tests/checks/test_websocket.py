@@ -19,6 +19,9 @@ TOKEN = "ws-t0ken-abcdef123456"
 
 async def _echo(ws: ServerConnection) -> None:
     async for message in ws:
+        if message == "boom":
+            await ws.close(1011, "internal error on purpose")
+            return
         await ws.send(f"echo: {message}")
 
 
@@ -73,3 +76,9 @@ async def test_refused_and_bad_target() -> None:
     assert refused.status is Status.FAIL and refused.output == "handshake: connection refused"
     bad = await websocket.run("http://127.0.0.1/", websocket.Options(), Deadline(2))
     assert bad.status is Status.FAIL and "ws://" in bad.output
+
+
+async def test_server_closing_mid_round_trip_names_the_step(ws_base: str) -> None:
+    result = await websocket.run(f"{ws_base}/", websocket.Options(send="boom", expect="."), Deadline(2))
+    assert result.status is Status.FAIL and result.output.startswith("receive: ")
+    assert "1011" in result.output and result.measurements["connect_s"] > 0
