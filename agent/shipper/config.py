@@ -62,7 +62,7 @@ class ElasticsearchConfig(_Strict):
     compression_level: int = Field(default=1, ge=0, le=9, description="0 sends bodies uncompressed")
 
     @model_validator(mode="after")
-    def _basic_auth_complete(self) -> "ElasticsearchConfig":
+    def _basic_auth_complete(self) -> ElasticsearchConfig:
         if (self.username is None) != (self.password is None):
             raise ValueError("username and password go together (or use api_key)")
         if self.api_key is not None and self.username is not None:

@@ -16,7 +16,8 @@ answered 409 instead of indexing a duplicate.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -34,7 +35,7 @@ TRUNCATED = "log_line_truncated"
 
 def utc_now_iso() -> str:
     """The current time as an ECS ``@timestamp`` (UTC, microseconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _has(doc: dict, dotted: str, parent: str, child: str) -> bool:
@@ -114,9 +115,10 @@ class FileEncoder:
         if line[0] != 0x7B:  # "{" after leading whitespace
             line = line.lstrip()
         head = self._head(missing)
+        rest = memoryview(line)[1:]  # %b takes any buffer: no copy of the line for the slice
         if "log.offset" in doc or (type(doc.get("log")) is dict and "offset" in doc["log"]):
-            return b'%s%d"}}\n%s%b\n' % (action, offset, head, memoryview(line)[1:])
-        return b'%s%d"}}\n%s"log.offset":%d,%b\n' % (action, offset, head, offset, memoryview(line)[1:])
+            return b'%s%d"}}\n%s%b\n' % (action, offset, head, rest)  # type: ignore[str-format]
+        return b'%s%d"}}\n%s"log.offset":%d,%b\n' % (action, offset, head, offset, rest)  # type: ignore[str-format]
 
     def _head(self, missing: int) -> bytes:
         key = (missing, self.now if missing & _TIMESTAMP else "")
@@ -165,7 +167,7 @@ class FileEncoder:
         if not line.strip():
             return None
         text = line.decode("utf-8", "replace")
-        doc = {"@timestamp": self.now, "message": text, "error.type": NOT_JSON,
+        doc: dict[str, Any] = {"@timestamp": self.now, "message": text, "error.type": NOT_JSON,
                "error.message": f"not a JSON object: {reason}"}
         try:
             doc["event.original"] = line.decode("utf-8")
@@ -177,7 +179,7 @@ class FileEncoder:
 
     def _truncated(self, line: bytes, offset: int) -> bytes:
         cut = line[: self.max_line_bytes]
-        doc = {"@timestamp": self.now, "message": cut.decode("utf-8", "replace"), "error.type": TRUNCATED,
+        doc: dict[str, Any] = {"@timestamp": self.now, "message": cut.decode("utf-8", "replace"), "error.type": TRUNCATED,
                "error.message": f"line longer than {self.max_line_bytes} bytes, cut", "log.flags": ["truncated"]}
         return self._wrapped(doc, offset)
 

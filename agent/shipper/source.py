@@ -13,8 +13,8 @@ import logging
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from agent.shipper.batch import Batch
 from agent.shipper.tailer import FileTailer, Truncated, fingerprint

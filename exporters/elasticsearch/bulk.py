@@ -84,7 +84,8 @@ class BulkSink:
         """POST ``body`` (``count`` create items) to ``_bulk``; classify every item. Never raises."""
         started = time.perf_counter()
         try:
-            response = self.client.bulk(operations=body, filter_path=FILTER_PATH)
+            # bytes pass through the NDJSON serializer untouched (BytesNdjsonSerializer), whatever the stubs say
+            response = self.client.bulk(operations=body, filter_path=FILTER_PATH)  # type: ignore[arg-type]
         except ApiError as exc:
             return _whole_request_failed(exc.meta.status, f"HTTP {exc.meta.status}: {exc.message}", count)
         except (TransportConnectionError, TransportError) as exc:
@@ -117,7 +118,7 @@ def classify_items(body: Any, count: int) -> BulkResult:
         return BulkResult(retry=list(range(count)),
                           failure=f"bulk response has {len(items)} items for {count} sent")
     for position, item in enumerate(items):
-        outcome = next(iter(item.values()), {}) if isinstance(item, dict) else {}
+        outcome: dict[str, Any] = next(iter(item.values()), {}) if isinstance(item, dict) else {}
         status = int(outcome.get("status", 0) or 0)
         if 200 <= status < 300:
             result.created += 1

@@ -13,9 +13,10 @@ would need most of a core.
 from __future__ import annotations
 
 import zlib
-from typing import Any
 
 from elastic_transport import HttpHeaders, NodeConfig, Urllib3HttpNode
+from elastic_transport._models import DEFAULT, DefaultType
+from elastic_transport._node._base import NodeApiResponse
 
 _PLAIN = {"application/vnd.elasticsearch+json": "application/json",
           "application/vnd.elasticsearch+x-ndjson": "application/x-ndjson"}
@@ -42,7 +43,8 @@ class PlainJsonNode(Urllib3HttpNode):
         self._http_compress = False
 
     def perform_request(self, method: str, target: str, body: bytes | None = None,
-                        headers: HttpHeaders | None = None, **kwargs: Any) -> Any:
+                        headers: HttpHeaders | None = None,
+                        request_timeout: DefaultType | float | None = DEFAULT) -> NodeApiResponse:
         request_headers = HttpHeaders(headers or {})
         for name in ("accept", "content-type"):
             value = request_headers.get(name) or self.headers.get(name)
@@ -53,7 +55,8 @@ class PlainJsonNode(Urllib3HttpNode):
             compressor = zlib.compressobj(self.gzip_level, zlib.DEFLATED, 31)
             body = compressor.compress(body) + compressor.flush()
             request_headers["content-encoding"] = "gzip"
-        return super().perform_request(method, target, body=body, headers=request_headers, **kwargs)
+        return super().perform_request(method, target, body=body, headers=request_headers,
+                                       request_timeout=request_timeout)
 
 
 def node_class_with_level(level: int) -> type[PlainJsonNode]:
