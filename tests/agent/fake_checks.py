@@ -16,11 +16,17 @@ class FixedOptions(Options):
     output: str = ""
     observed_value: float | None = None
     observed_unit: str | None = None
+    sleep_s: float = 0.0
+    raise_error: str | None = None
 
 
 async def run_fixed(target: str, options: FixedOptions, deadline: Deadline) -> CheckResult:
     """Return the configured status; counts its runs in ``RUNS[target]`` so tests can see the schedule."""
     RUNS[target] = RUNS.get(target, 0) + 1
+    if options.sleep_s:
+        await deadline.run("sleep", asyncio.sleep(options.sleep_s))
+    if options.raise_error:
+        raise RuntimeError(options.raise_error)
     return CheckResult(Status(options.status), options.output, options.observed_value, options.observed_unit,
                        duration_s=deadline.elapsed())
 

@@ -119,5 +119,5 @@ def test_cli_validate_exit_codes(tmp_path: Path) -> None:
 def test_bad_environment_default_names_the_key(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("AGENT_PORT", "ninety")
     found = problems(tmp_path, GOOD)
-    assert found == [f"{tmp_path / 'agent.yaml'}: server.port: Input should be a valid integer, "
-                     "unable to parse string as an integer"]
+    expected = f"{tmp_path / 'agent.yaml'}: server.port: Input should be a valid integer, unable to parse string as an integer"
+    assert found == [expected]
