@@ -6,6 +6,7 @@ value: the lookup time in seconds; ``answers`` counts the records in the answer.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from typing import Any, Literal
 
@@ -33,6 +34,16 @@ class DnsOptions(base.Options):
         default_factory=list, description="answers that must all be present (in zone-file text form)"
     )
     exact: bool = Field(default=False, description="the answers must be exactly the expected ones")
+
+    @field_validator("nameserver")
+    @classmethod
+    def _ip_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address (a resolver is asked by address)") from None
+        return value
 
     @field_validator("record_type")
     @classmethod

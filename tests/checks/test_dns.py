@@ -56,6 +56,8 @@ async def test_unanswered_query_times_out(dns_port: int) -> None:
     assert result.status is Status.FAIL and result.output == "timed out during query after 0.4s"
 
 
-def test_unknown_record_type_is_a_config_error() -> None:
+def test_unknown_record_type_and_named_nameserver_are_config_errors() -> None:
     with pytest.raises(ValueError, match="unknown DNS record type 'BOGUS'"):
         dns_check.Options(record_type="BOGUS")
+    with pytest.raises(ValueError, match="'ns1.example' is not an IP address"):
+        dns_check.Options(nameserver="ns1.example")
