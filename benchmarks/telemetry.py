@@ -26,19 +26,20 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from api.migrate import apply_migrations  # noqa: E402
-from api.settings import load_settings  # noqa: E402
-from tests.api.support import Factory, settings_env  # noqa: E402
-from tests.support.services import free_port, redis_server, redis_url, temp_database, wait_for_port  # noqa: E402
+from api.migrate import apply_migrations
+from api.settings import load_settings
+from tests.api.support import Factory, settings_env
+from tests.support.services import free_port, redis_server, redis_url, temp_database, wait_for_port
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
@@ -83,7 +84,7 @@ def otel_instrumented_app() -> Any:
 class _Sink(BaseHTTPRequestHandler):
     """An OTLP/HTTP endpoint that accepts and drops every export."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         self.send_response(200)
         self.send_header("content-type", "application/x-protobuf")
@@ -113,20 +114,19 @@ def api_server(env: dict[str, str], log_dir: Path) -> Iterator[str]:
                 "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     else:
         argv = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    out = open(log_dir / f"stdout-{port}.log", "wb")
-    proc = subprocess.Popen(["taskset", "-c", "0", *argv], env={**os.environ, **env}, cwd=str(REPO),
-                            stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, timeout=60, proc=proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
+    with open(log_dir / f"stdout-{port}.log", "wb") as out:
+        proc = subprocess.Popen(["taskset", "-c", "0", *argv], env={**os.environ, **env}, cwd=str(REPO),
+                                stdout=out, stderr=subprocess.STDOUT)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        out.close()
+            wait_for_port(port, timeout=60, proc=proc)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def wrk(url: str, script: Path | None = None) -> tuple[float, int]:

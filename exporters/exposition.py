@@ -39,11 +39,14 @@ def prepare_multiprocess_dir(path: str | Path | None = None) -> Path:
     Call in the parent before starting workers; ``path`` defaults to the variable's current value or a
     new temporary directory.
     """
-    directory = Path(path or os.environ.get(ENV_VAR) or tempfile.mkdtemp(prefix="island-prom-mp-"))
+    given = path or os.environ.get(ENV_VAR)
+    directory = Path(given or tempfile.mkdtemp(prefix="island-prom-mp-"))
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     os.environ[ENV_VAR] = str(directory)
+    if not given:  # ours alone: removed when the parent exits (spawned workers do not run its atexit)
+        atexit.register(shutil.rmtree, directory, True)
     return directory
 
 

@@ -9,6 +9,7 @@ ecs-logging-python and the ecs-logging spec do: ``@timestamp``, ``log.level``, `
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -151,6 +152,7 @@ class EcsRenderer:
 
     def __init__(self, service_name: str, service_version: str) -> None:
         self.service = {"name": service_name, "version": service_version}
+        self.pid = os.getpid()  # tells the workers of ``serve --workers N`` apart
 
     def __call__(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> bytes:
         event_dict.pop("_record", None)
@@ -162,6 +164,7 @@ class EcsRenderer:
             "message": message if isinstance(message, str) else str(message),
             "ecs.version": ECS_VERSION,
             "service": dict(self.service),
+            "process": {"pid": self.pid},
         }
         event_dict.pop("ecs.version", None)
         nest_dotted(event_dict, out)

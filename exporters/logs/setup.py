@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,8 +115,11 @@ def plain_chain() -> list[Processor]:
     return [structlog.processors.add_log_level, redact_secrets, render_plain]
 
 
+STDOUT_FD = 1  # the process's standard output, not sys.stdout (which test runners and tools replace)
+
+
 def _open_fds(log_dir: Path | str | None, file_name: str, stdout: bool) -> list[int]:
-    fds = [sys.stdout.fileno()] if stdout else []
+    fds = [STDOUT_FD] if stdout else []
     if log_dir is not None:
         directory = Path(log_dir)
         directory.mkdir(parents=True, exist_ok=True)
@@ -186,9 +188,9 @@ def _route_stdlib(handler: logging.Handler, level: int) -> None:
 
 
 def _close(fds: list[int]) -> None:
-    stdout_fd = sys.stdout.fileno()
+    """Close the log files this module opened (never standard output)."""
     for fd in fds:
-        if fd != stdout_fd:
+        if fd != STDOUT_FD:
             try:
                 os.close(fd)
             except OSError:

@@ -4,8 +4,9 @@ captured by an in-memory exporter."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -35,7 +36,7 @@ def settings_overrides(log_dir: Path) -> dict[str, object]:
 
 
 @pytest.fixture
-def spans(app) -> Iterator[InMemorySpanExporter]:
+def spans(app) -> Iterator[InMemorySpanExporter]:  # noqa: F811 - depends on the app fixture
     """Every span of the test, sampled at 100% (installed after the app so it replaces its provider)."""
     exporter = InMemorySpanExporter()
     tracing.configure_tracing("island-api", "test", 1.0, exporters=[exporter])

@@ -1,0 +1,106 @@
+"""ECS log processors, each alone, and the configured pipeline end to end (structlog and stdlib)."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+import structlog
+from opentelemetry.sdk.trace import TracerProvider
+
+from exporters.config import TelemetryConfig, TelemetryConfigError
+from exporters.logs import configure_logging
+from exporters.logs.processors import EcsRenderer, add_trace_ids, format_exception_info, nest_dotted
+from exporters.logs.redact import luhn_valid, redact_secrets, redact_text
+
+
+def test_renderer_puts_ecs_top_level_fields_first_and_nests_the_rest():
+    line = EcsRenderer("island-api", "1.2.3")(None, "info", {
+        "event": "hello", "log.level": "info", "@timestamp": "2026-01-01T00:00:00.000Z",
+        "http.request.method": "GET", "http.response.status_code": 200, "user.id": "7"})
+    doc = json.loads(line)
+    assert list(doc)[:4] == ["@timestamp", "log.level", "message", "ecs.version"]
+    assert doc["service"] == {"name": "island-api", "version": "1.2.3"}
+    assert doc["http"] == {"request": {"method": "GET"}, "response": {"status_code": 200}}
+    assert doc["user"] == {"id": "7"} and b"\n" not in line
+
+
+def test_nesting_keeps_both_values_on_a_conflict():
+    assert nest_dotted({"a": 1, "a.b": 2}, {}) == {"a": 1, "a.b": 2}
+    assert nest_dotted({"a.b": 1, "a.c": 2}, {}) == {"a": {"b": 1, "c": 2}}
+
+
+def test_trace_ids_come_from_the_current_span():
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("op") as span:
+        event = add_trace_ids(None, "info", {})
+    ctx = span.get_span_context()
+    assert event == {"trace.id": format(ctx.trace_id, "032x"), "span.id": format(ctx.span_id, "016x")}
+    assert add_trace_ids(None, "info", {}) == {}
+
+
+def test_exception_becomes_ecs_error_fields():
+    try:
+        raise KeyError("missing")
+    except KeyError as exc:
+        event = format_exception_info(None, "error", {"exc_info": exc})
+    assert event["error.type"] == "KeyError" and event["error.message"] == "'missing'"
+    assert "Traceback" in event["error.stack_trace"] and "exc_info" not in event
+
+
+@pytest.mark.parametrize("text, leaked", [
+    ("postgresql://u:pw123@host/db", "pw123"),
+    ("Authorization: Bearer abcdef123456", "abcdef123456"),
+    ("password=hunter22 and more", "hunter22"),
+    ('{"token": "tok-998877"}', "tok-998877"),
+    ("pan 5555-5555-5555-4444 ok", "5555-5555-5555-4444"),
+])
+def test_redact_text_removes_each_pattern(text, leaked):
+    assert leaked not in redact_text(text)
+
+
+def test_redaction_leaves_ordinary_values_alone():
+    assert redact_text("GET /v1/vehicles/1234567890123 from 10.0.0.1") == \
+        "GET /v1/vehicles/1234567890123 from 10.0.0.1"  # 13 digits, not a valid card number
+    assert not luhn_valid("1234567890123") and luhn_valid("4242424242424242")
+    event = redact_secrets(None, "info", {"passenger_count": 3, "api_key": "x", "nested": {"Cookie": "c=1"}})
+    assert event == {"passenger_count": 3, "api_key": "[REDACTED]", "nested": {"Cookie": "[REDACTED]"}}
+
+
+def test_configured_pipeline_writes_ecs_lines_for_structlog_and_stdlib(tmp_path, capfd):
+    configure_logging("island-test", "9.9.9", tmp_path, "info", log_file="api.log")
+    structlog.get_logger().info("from structlog", **{"booking.id": 5})
+    structlog.get_logger().debug("below the level")
+    logging.getLogger("uvicorn.error").warning("from %s", "uvicorn")
+    lines = [json.loads(x) for x in (tmp_path / "api.log").read_text().splitlines()]
+    assert [x["message"] for x in lines] == ["from structlog", "from uvicorn"]
+    assert lines[0]["booking"] == {"id": 5} and lines[1]["log"]["logger"] == "uvicorn.error"
+    assert lines[1]["log.level"] == "warning"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", lines[0]["@timestamp"])
+    out = capfd.readouterr().out
+    assert "from structlog" in out and "from uvicorn" in out  # the same lines on stdout
+
+
+def test_bad_level_names_the_variable(tmp_path):
+    with pytest.raises(ValueError, match="LOG_LEVEL"):
+        configure_logging("x", "1", tmp_path, "loud")
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"ISLAND_TELEMETRY": "metrics,colour"}, "ISLAND_TELEMETRY"),
+    ({"OTEL_TRACES_SAMPLER_ARG": "lots"}, "OTEL_TRACES_SAMPLER_ARG"),
+    ({"OTEL_TRACES_SAMPLER_ARG": "1.5"}, "OTEL_TRACES_SAMPLER_ARG"),
+    ({"ISLAND_TELEMETRY_EXCLUDED_PATHS": "livez"}, "ISLAND_TELEMETRY_EXCLUDED_PATHS"),
+])
+def test_bad_telemetry_settings_name_the_variable(env, message):
+    with pytest.raises(TelemetryConfigError, match=message):
+        TelemetryConfig.from_env(env)
+
+
+def test_telemetry_switches():
+    assert TelemetryConfig.from_env({}).enabled
+    off = TelemetryConfig.from_env({"ISLAND_TELEMETRY": "off"})
+    assert not (off.metrics or off.traces or off.logs)
+    only = TelemetryConfig.from_env({"ISLAND_TELEMETRY": "metrics", "OTEL_TRACES_SAMPLER_ARG": "0.5"})
+    assert (only.metrics, only.traces, only.logs, only.sampler_ratio) == (True, False, False, 0.5)

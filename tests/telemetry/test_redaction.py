@@ -1,0 +1,60 @@
+"""Redaction: plant every kind of secret in log calls (structlog, stdlib, exceptions) and in real
+requests, then grep the log file: none of them may be there."""
+from __future__ import annotations
+
+import logging
+
+import structlog
+
+from tests.telemetry.conftest import read_log
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLXBsYW50ZWQ"
+SECRETS = {
+    "authorization": "Bearer planted-bearer-token-123456",
+    "cookie": "session=planted-cookie-value-987",
+    "password": "planted-Passw0rd!",
+    "token": "planted-refresh-token-abcdef",
+    "api_key": "sk_test_plantedapikey0001",
+    "card": "4242424242424242",
+    "card_spaced": "4000 0566 5566 5556",
+    "db_password": "planted-db-pw-31337",
+    "jwt": JWT,
+}
+DATABASE_URL = f"postgresql://island:{SECRETS['db_password']}@db.internal:5432/island"
+
+
+def _plant(log_dir) -> None:
+    log = structlog.get_logger()
+    log.info("incoming request", headers={"Authorization": SECRETS["authorization"], "Cookie": SECRETS["cookie"]})
+    log.info("login attempt", email="a@example.com", password=SECRETS["password"])
+    log.info("token refreshed", refresh_token=SECRETS["token"], stripe_api_key=SECRETS["api_key"])
+    log.warning(f"card {SECRETS['card']} declined, retrying with {SECRETS['card_spaced']}")
+    log.info("connecting", dsn=DATABASE_URL)
+    log.info(f"validated {JWT} for user 42")
+    logging.getLogger("uvicorn.error").warning("Authorization: %s", SECRETS["authorization"])
+    logging.getLogger("api.db").error("cannot connect to %s (password=%s)", DATABASE_URL, SECRETS["db_password"])
+    try:
+        raise ConnectionError(f"connection to {DATABASE_URL} refused; card_number={SECRETS['card']}")
+    except ConnectionError:
+        log.exception("database down")
+        logging.getLogger("api").exception("stdlib sees it too")
+
+
+async def test_no_planted_secret_reaches_the_log_file(client, factory, log_dir):
+    _plant(log_dir)
+    user = await factory.renter()
+    await client.post("/v1/auth/login", json={"email": user.email, "password": SECRETS["password"]},
+                      headers={"Authorization": SECRETS["authorization"], "Cookie": SECRETS["cookie"]})
+    await client.get(f"/v1/vehicles?q={SECRETS['card']}", headers=user.headers)
+
+    text = (log_dir / "api.log").read_text()
+    lines = read_log(log_dir)
+    assert len(lines) >= 10  # the planted lines did reach the file...
+    for name, secret in SECRETS.items():
+        assert secret not in text, f"{name} leaked: {secret}"
+    assert user.access_token not in text
+    assert "[REDACTED]" in text and "[REDACTED-PAN]" in text
+    # ...and kept what is not secret, so the lines stay useful.
+    assert "db.internal:5432/island" in text and "a@example.com" in text
+    errors = [line for line in lines if line.get("error", {}).get("type") == "ConnectionError"]
+    assert len(errors) == 2 and all("stack_trace" in e["error"] for e in errors)
