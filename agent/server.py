@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from prometheus_client import REGISTRY, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -60,6 +61,14 @@ def is_authorized(request: Request, agent: HealthAgent) -> bool:
     return hmac.compare_digest(credentials.strip().encode(), token.get_secret_value().encode())
 
 
+class _ShipperMetrics:
+    """The log shipper's metrics (``island_shipper_*``, kept in prometheus_client's default registry by
+    exporters/elasticsearch/metrics.py), so the agent's /metrics carries them beside its probes."""
+
+    def collect(self) -> Any:
+        return (family for family in REGISTRY.collect() if family.name.startswith("island_shipper_"))
+
+
 def _json(body: Any, status: int = 200, media_type: str = "application/json") -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=NO_STORE)
 
@@ -103,7 +112,8 @@ def build_app(agent: HealthAgent) -> Starlette:
         return PlainTextResponse(text, code, headers=NO_STORE)
 
     async def metrics(request: Request) -> Response:
-        return Response(agent.metrics.render(), media_type=METRICS_CONTENT_TYPE, headers=NO_STORE)
+        body = agent.metrics.render() + generate_latest(_ShipperMetrics())  # type: ignore[arg-type]
+        return Response(body, media_type=METRICS_CONTENT_TYPE, headers=NO_STORE)
 
     async def status_page(request: Request) -> Response:
         return HTMLResponse(STATUS_HTML, headers=NO_STORE)
