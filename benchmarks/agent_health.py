@@ -46,16 +46,18 @@ def app_with_baselines(agent: Any) -> Any:
     with the same media type and headers (so only the per-request work differs), and ``/ok`` a 2-byte text."""
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
 
     from agent.health import HEALTH_MEDIA_TYPE
     from agent.server import NO_STORE, build_app
 
     app = build_app(agent)
+    health_endpoint = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/health")
     frozen: list[bytes] = []
 
     async def constant(request: Request) -> Response:
         if not frozen:
-            response = await app.router.routes[0].endpoint(request)  # /health, once
+            response = await health_endpoint(request)  # /health, once
             frozen.append(bytes(response.body))
         return Response(frozen[0], media_type=HEALTH_MEDIA_TYPE, headers=NO_STORE)
 
@@ -144,7 +146,10 @@ def wrk(url: str, seconds: int) -> float:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
         raise RuntimeError(f"{url}: {non_2xx.group(1)} error responses during the run")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if rps is None:
+        raise RuntimeError(f"{url}: no throughput in wrk's output:\n{out}")
+    return float(rps.group(1))
 
 
 def xact_commit(dbname: str) -> int:
@@ -152,6 +157,8 @@ def xact_commit(dbname: str) -> int:
         conn.execute("SELECT pg_stat_clear_snapshot()")
         row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
                            (dbname,)).fetchone()
+    if row is None:
+        raise RuntimeError(f"database {dbname} is not in pg_stat_database")
     return int(row[0])
 
 
@@ -165,7 +172,8 @@ def proc_usage(pid: int) -> tuple[float, int]:
     """(CPU seconds used so far, RSS bytes) of ``pid``, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-    rss_kb = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1))
+    rss = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+    rss_kb = int(rss.group(1)) if rss else 0
     return cpu, rss_kb * 1024
 
 
@@ -222,8 +230,8 @@ def fifty_checks_config(work: Path, dsn: str, count: int) -> Path:
     return path
 
 
-def resources(work: Path, dsn: str) -> dict[str, dict[str, float]]:
-    procs = {}
+def resources(work: Path, dsn: str) -> dict[int, dict[str, float]]:
+    procs: dict[int, subprocess.Popen[bytes]] = {}
     for count in (50, 1):
         port = free_port()
         config = fifty_checks_config(work, dsn, count)
