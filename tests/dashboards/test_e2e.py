@@ -55,7 +55,8 @@ DEAD_CHECK = "dead-port"
 MUST_HAVE_DATA = {"Request rate", "Error ratio (5xx) by route", "Latency by route (p50 / p95 / p99)",
                   "Cache hit ratio", "Rate-limit rejections", "Availability SLO: 5xx ratio by window",
                   "DB query p95 by operation", "Booking transitions (per hour)", "probe_success by check",
-                  "Reported state by check", "TLS certificate days left", "Failing critical checks"}
+                  "Reported state by check", "TLS certificate days left", "Failing critical checks",
+                  "Events by outcome", "Lag by file", "Last acknowledgement age", "Read throughput"}
 
 
 @dataclass
