@@ -18,6 +18,7 @@ class FixedOptions(Options):
     observed_unit: str | None = None
     sleep_s: float = 0.0
     raise_error: str | None = None
+    tls_not_after: float | None = None
 
 
 async def run_fixed(target: str, options: FixedOptions, deadline: Deadline) -> CheckResult:
@@ -28,7 +29,7 @@ async def run_fixed(target: str, options: FixedOptions, deadline: Deadline) -> C
     if options.raise_error:
         raise RuntimeError(options.raise_error)
     return CheckResult(Status(options.status), options.output, options.observed_value, options.observed_unit,
-                       duration_s=deadline.elapsed())
+                       duration_s=deadline.elapsed(), tls_not_after=options.tls_not_after)
 
 
 RUNS: dict[str, int] = {}

@@ -73,3 +73,17 @@ async def test_agent_unreachable_is_warn_with_reachability_check() -> None:
     body = response.json()
     assert body["status"] == "warn"
     assert body["checks"]["agent:reachability"][0]["status"] == "fail"
+
+
+async def test_mounted_in_the_real_api_app(agent_config) -> None:
+    from api.app import create_app
+    from api.settings import load_settings
+
+    async with serve_agent(agent_config(CONFIG)) as running:
+        app = create_app(load_settings(agent_url=running.url))
+        async with client_for(app) as api:  # no lifespan: /health needs neither the pool nor Redis
+
+            async def relayed_fail() -> bool:
+                response = await api.get("/health")
+                return response.status_code == 503 and "postgres:responseTime" in response.json()["checks"]
+            await running.wait_for(relayed_fail, what="the API relaying the agent's 503")

@@ -16,7 +16,7 @@ checks:
     timeout: 0.2
     critical: true
     groups: [readiness, datastores]
-    options: {{status: pass, observed_value: 1.5, observed_unit: ms}}
+    options: {{status: pass, observed_value: 1.5, observed_unit: ms, tls_not_after: 1900000000}}
   mail:
     type: fixed
     target: mail
@@ -124,6 +124,8 @@ async def test_metrics_names_and_promtool(agent_config, tmp_path) -> None:
     ]:
         assert line in text, line
     assert 'probe_duration_seconds{check="db",type="fixed"}' in text
+    assert 'probe_ssl_earliest_cert_expiry{check="db"} 1.9e+09' in text
+    assert 'probe_ssl_earliest_cert_expiry{check="mail"}' not in text  # no TLS involved: no series
     assert 'agent_check_duration_seconds_bucket{check="db",le="0.001",type="fixed"}' in text
     promtool = shutil.which("promtool")
     assert promtool, "promtool missing: run `make test` (installs Debian's prometheus package)"

@@ -23,6 +23,8 @@ checks:
 async def test_status_page_in_chromium(agent_config) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     async with serve_agent(agent_config(CONFIG)) as running, async_playwright() as pw:
+        html = (await running.client.get("/status")).text
+        assert '<noscript><meta http-equiv="refresh" content="10"></noscript>' in html  # fallback without JS
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
