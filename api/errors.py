@@ -17,7 +17,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
-from psycopg import OperationalError
+from psycopg import DataError, OperationalError
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -133,6 +133,13 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     return error_response(request, 503, "database unavailable, retry later", headers={"Retry-After": "5"})
 
 
+async def _unstorable_input(request: Request, exc: Exception) -> Response:
+    # Last line of defence (models deriving from api.validation.ApiModel refuse this earlier, naming the
+    # field): text PostgreSQL cannot store (NUL, lone surrogates) or a value out of a column's range.
+    return error_response(request, 422, "request contains a value that cannot be stored", code="unstorable_value",
+                          fields=[("body", "contains a NUL character, an unpaired surrogate or an out-of-range value")])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the envelope handlers on ``app``."""
     app.add_exception_handler(APIError, _api_error)
@@ -140,3 +147,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DataError, _unstorable_input)
+    app.add_exception_handler(UnicodeEncodeError, _unstorable_input)

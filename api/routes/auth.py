@@ -4,19 +4,18 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from api.auth import service
 from api.db import DbConn
 from api.errors import ErrorEnvelope
+from api.validation import ApiModel
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"],
                    responses={422: {"model": ErrorEnvelope}, 400: {"model": ErrorEnvelope}})
 
 
-class RegisterIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RegisterIn(ApiModel):
     email: EmailStr
     password: str = Field(min_length=10, max_length=128)
     full_name: str = Field(min_length=1, max_length=120)
@@ -33,16 +32,12 @@ class UserOut(BaseModel):
     premium: bool
 
 
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LoginIn(ApiModel):
     email: EmailStr
     password: str = Field(min_length=1, max_length=128)
 
 
-class RefreshIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefreshIn(ApiModel):
     refresh_token: str = Field(min_length=10, max_length=200)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
+
+from api.validation import ApiModel
 
 Island = Literal["nassau", "freeport", "exuma"]
 VehicleType = Literal["sedan", "suv", "jeep", "van", "truck", "convertible", "compact", "scooter", "golf_cart",
@@ -19,10 +21,8 @@ Pct = Annotated[int, Field(ge=0, le=90)]
 MAX_YEAR = date.today().year + 1
 
 
-class VehicleFields(BaseModel):
+class VehicleFields(ApiModel):
     """Every field a host sets on a vehicle (all optional: the base of the PATCH body)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     island: Island | None = None
     make: Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)] | None = None

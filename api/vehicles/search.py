@@ -6,6 +6,7 @@ only for the query that produced it. Pagination is keyset ("seek"), stable under
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from api.vehicles.repository import ISLAND_IDS, SELECT_VEHICLE, to_out
 
 ISLAND_TZ = ZoneInfo("America/Nassau")
 MAX_LIMIT = 50
+FEATURE_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,39}$")
 LIVE_BOOKING = "b.status NOT IN ('cancelled', 'declined', 'expired')"
 
 # sort -> (ORDER BY, keyset comparison, SQL expressions of the sort key in order)
@@ -73,6 +75,9 @@ def build_query(*, island: str | None, start_date: date | None, end_date: date |
     if price_min is not None and price_max is not None and price_min > price_max:
         raise field_error("query.price_max", "must be at least price_min")
     split_features = sorted({f.strip().lower() for item in features for f in item.split(",") if f.strip()})
+    for feature in split_features:
+        if not FEATURE_RE.match(feature):
+            raise field_error("query.features", "each feature is 1-40 of a-z, 0-9, '_' or '-'")
     return SearchQuery(
         island=island, start_date=start_date.isoformat() if start_date else None,
         end_date=end_date.isoformat() if end_date else None, vehicle_type=tuple(sorted(set(vehicle_type))),

@@ -13,15 +13,23 @@ async def test_livez_and_readyz(client):
     assert resp.json()["checks"] == {"database:pool": "pass", "database:migrations": "pass"}
 
 
-async def test_readyz_fails_when_migrations_are_pending(make_app, api_redis):
-    from tests.support.services import temp_database
-    from tests.api.conftest import asgi_client
+async def test_readyz_fails_when_migrations_are_pending(make_app):
+    import psycopg
 
-    with temp_database(prefix="island_api_empty") as empty_dsn:
-        async with make_app(database_url=empty_dsn) as app, asgi_client(app) as c:
+    from api.migrate import apply_migrations
+    from tests.api.conftest import asgi_client
+    from tests.support.services import temp_database
+
+    with temp_database(prefix="island_api_pending") as dsn:
+        apply_migrations(dsn)
+        # the schema exists (background workers keep working) but yoyo no longer records the first migration
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM _yoyo_migration WHERE migration_id = '0001_schema'")
+        async with make_app(database_url=dsn) as app, asgi_client(app) as c:
             resp = await c.get("/readyz")
             assert resp.status_code == 503
             assert resp.json()["checks"]["database:migrations"] == "fail"
+            assert (await c.get("/livez")).status_code == 200
 
 
 async def test_security_headers_and_request_id(client):

@@ -101,3 +101,14 @@ async def test_unknown_and_bad_vehicle_ids(client):
     resp = await client.get("/v1/vehicles/abc")
     assert resp.status_code == 422 and resp.json()["error"]["fields"][0]["field"] == "path.vehicle_id"
     assert (await client.get(f"/v1/vehicles/{2**70}")).status_code == 422
+
+
+async def test_unstorable_text_is_422_naming_the_field(client, factory):
+    host = await factory.host()
+    resp = await client.post("/v1/vehicles", json=vehicle_payload(make="Toy\u0000ota"), headers=host.headers)
+    assert resp.status_code == 422 and resp.json()["error"]["fields"][0]["field"] == "body.make"
+    raw = b'{"email": "a@example.com", "password": "pass\\ud800word-long", "full_name": "X"}'
+    resp = await client.post("/v1/auth/register", content=raw, headers={"content-type": "application/json"})
+    assert resp.status_code == 422 and resp.json()["error"]["fields"][0]["field"] == "body.password"
+    resp = await client.get("/v1/vehicles", params={"features": "a\u0000b"})
+    assert resp.status_code == 422 and resp.json()["error"]["fields"][0]["field"] == "query.features"
