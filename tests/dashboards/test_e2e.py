@@ -62,6 +62,7 @@ MUST_HAVE_DATA = {"Request rate", "Error ratio (5xx) by route", "Latency by rout
 @dataclass
 class Stack:
     prometheus: str
+    alertmanager: str
     api_target: str
     agent_target: str
     webhook: WebhookReceiver
@@ -139,7 +140,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         prom = stack.enter_context(prometheus(prom_config))
         watcher = stack.enter_context(AlertWatcher(prom.url))
         asyncio.run(traffic.generate(api.url, dsn))
-        yield Stack(prom.url, api_target, agent_target, webhook, watcher, time.time())
+        yield Stack(prom.url, am.url, api_target, agent_target, webhook, watcher, time.time())
 
 
 def instant(client: httpx.Client, expr: str) -> list[dict]:
@@ -207,3 +208,29 @@ def test_a_failing_probe_alert_goes_pending_then_firing_and_reaches_the_webhook(
     assert alert["annotations"]["runbook_url"] == "dashboards/RUNBOOK.md#dependencyprobefailing"
     # The healthy critical checks raised nothing.
     assert not [a for _, a in stack.webhook.alerts("DependencyProbeFailing") if a["labels"]["check"] != DEAD_CHECK]
+
+
+def test_alertmanager_inhibits_the_warning_twin_of_a_firing_critical_alert(stack: Stack) -> None:
+    """TLS < 3 days (critical) silences TLS < 14 days (warning) for the same check; another check's warning
+    still goes out."""
+    def alert(severity: str, check: str) -> dict:
+        return {"labels": {"alertname": "TLSCertificateExpiring", "job": "island-agent", "instance": "agent:9300",
+                           "check": check, "severity": severity},
+                "annotations": {"summary": f"inhibition test {severity} {check}"}}
+
+    alerts = [alert("critical", "inhibit-a"), alert("warning", "inhibit-a"), alert("warning", "inhibit-b")]
+    with httpx.Client(base_url=stack.alertmanager, timeout=5) as client:
+        assert client.post("/api/v2/alerts", json=alerts).status_code == 200
+
+        def delivered() -> set[tuple[str, str, str]]:
+            return {(path, a["labels"]["severity"], a["labels"]["check"])
+                    for path, a in stack.webhook.alerts("TLSCertificateExpiring")}
+
+        wait_until(lambda: {("/oncall-webhook", "critical", "inhibit-a"), ("/team-webhook", "warning", "inhibit-b")}
+                   <= delivered(), 20, "the critical alert and the other check's warning at the webhooks")
+        states = {(a["labels"]["severity"], a["labels"]["check"]): a["status"]
+                  for a in client.get("/api/v2/alerts", params={"filter": "alertname=TLSCertificateExpiring"}).json()}
+    assert states[("warning", "inhibit-a")]["state"] == "suppressed"
+    assert states[("warning", "inhibit-a")]["inhibitedBy"]
+    assert states[("warning", "inhibit-b")]["state"] == "active"
+    assert ("/team-webhook", "warning", "inhibit-a") not in delivered()

@@ -86,3 +86,15 @@ def test_amtool_refuses_a_broken_config(tmp_path: Path) -> None:
 def test_example_prometheus_config_is_valid() -> None:
     result = run(tool("promtool"), "check", "config", str(DASHBOARDS / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("labels", "receiver"), [
+    (["severity=critical", "alertname=ApiDown"], "oncall-webhook"),
+    (["severity=warning", "alertname=DependencyProbeFailing"], "team-webhook"),
+    (["alertname=SomethingWithoutSeverity"], "team-webhook"),
+])
+def test_alertmanager_routes_by_severity(labels: list[str], receiver: str) -> None:
+    result = run(tool("amtool"), "config", "routes", "test", f"--config.file={DASHBOARDS / 'alertmanager.yml'}",
+                 *labels)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split() == [receiver]
