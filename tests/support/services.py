@@ -23,9 +23,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 
@@ -153,11 +153,13 @@ class ManagedProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(
-            self.argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, **(self.env or {})}, cwd=self.cwd,
-        )
+        with contextlib.ExitStack() as stack:
+            # the child keeps its own copy of the log file descriptor; ours can close at once
+            out = stack.enter_context(open(self.log_path, "ab")) if self.log_path else subprocess.DEVNULL
+            self.proc = subprocess.Popen(
+                self.argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, **(self.env or {})}, cwd=self.cwd,
+            )
         wait_for_port(self.port, timeout=self.startup_timeout, proc=self.proc)
 
     def stop(self) -> None:
@@ -239,7 +241,7 @@ class _Collecting:
     def __init__(self, sink: list) -> None:
         self.sink = sink
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):
         self.sink.append(envelope)
         return "250 Message accepted for delivery"
 
