@@ -75,12 +75,12 @@ async def test_agent_unreachable_is_warn_with_reachability_check() -> None:
     assert body["checks"]["agent:reachability"][0]["status"] == "fail"
 
 
-async def test_mounted_in_the_real_api_app(agent_config) -> None:
+async def test_mounted_in_the_real_api_app(agent_config, tmp_path) -> None:
     from api.app import create_app
     from api.settings import load_settings
 
     async with serve_agent(agent_config(CONFIG)) as running:
-        app = create_app(load_settings(agent_url=running.url))
+        app = create_app(load_settings(agent_url=running.url, log_dir=tmp_path))
         async with client_for(app) as api:  # no lifespan: /health needs neither the pool nor Redis
 
             async def relayed_fail() -> bool:
