@@ -112,6 +112,12 @@ def main() -> int:
                                "-l", f"{smtp.hostname}:{smtp.port or 8025}"], smtp.hostname or "127.0.0.1",
               smtp.port or 8025)
         start("api", [str(BIN / "island-api"), "serve"], settings.api_host, settings.api_port)
+        # localstripe signs payment events with STRIPE_WEBHOOK_SECRET and posts them to the API's webhook
+        import httpx
+
+        httpx.post(f"{settings.stripe_api_base}/_config/webhooks/island-api", timeout=5, data={
+            "url": f"http://{settings.api_host}:{settings.api_port}/v1/webhooks/stripe",
+            "secret": settings.stripe_webhook_secret}).raise_for_status()
 
         # --- agent: the health/log-shipping sidecar, with agent/default.yaml, pointed at what was started above
         agent = urlparse(settings.agent_url)
