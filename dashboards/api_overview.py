@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.models import dashboard as dash_m
 
-from dashboards.panels import RATE, SELECTOR, PanelBuilder, assemble, dashboard, query, stat, timeseries
+from dashboards.panels import (
+    RATE,
+    SELECTOR,
+    PanelBuilder,
+    assemble,
+    dashboard,
+    query,
+    second_unit,
+    stat,
+    timeseries,
+)
 
 UID = "island-rides-api"
 HTTP = "http_server_request_duration_seconds"
@@ -94,12 +104,13 @@ def datastore_row() -> list[PanelBuilder]:
                           "{{db_client_connection_state}}"),
                     query(f"sum({pool}_max{{{SELECTOR}}})", "max"),
                     query(f"sum({pool}_pending_requests{{{SELECTOR}}})", "waiting")]).span(8).height(8),
-        timeseries("DB pool wait per request", "Average time a request waited for a pool connection, and "
-                   "pool requests that timed out or failed per second.", "s",
-                   [query(f"sum(rate({pool}_wait_time_seconds_total{{{SELECTOR}}}[{RATE}]))"
-                          f" / sum(rate({pool}_requests_total{{{SELECTOR}}}[{RATE}]))", "avg wait"),
-                    query(f"sum(rate({pool}_timeouts_total{{{SELECTOR}}}[{RATE}])) or vector(0)", "timeouts/s")],
-                   steps=[(0.01, "orange"), (0.1, "red")]).span(8).height(8),
+        second_unit(timeseries(
+            "DB pool wait per request", "Average time a request waited for a pool connection, and pool "
+            "requests that timed out or failed per second (right axis).", "s",
+            [query(f"sum(rate({pool}_wait_time_seconds_total{{{SELECTOR}}}[{RATE}]))"
+                   f" / sum(rate({pool}_requests_total{{{SELECTOR}}}[{RATE}]))", "avg wait"),
+             query(f"sum(rate({pool}_timeouts_total{{{SELECTOR}}}[{RATE}])) or vector(0)", "timeouts/s")],
+            steps=[(0.01, "orange"), (0.1, "red")]), "B", "ops").span(8).height(8),
         timeseries("DB query p95 by operation", "95th percentile of SQL statement duration by operation and "
                    "table (db_client_operation_duration_seconds, postgresql).", "s",
                    [query(_quantile(0.95, "db_client_operation_duration_seconds",
@@ -140,11 +151,12 @@ def edge_row() -> list[PanelBuilder]:
         timeseries("E-mail outbox depth", "E-mails waiting to be sent. Alert: > 100 for 15 minutes.", "short",
                    [query(f"max(island_email_outbox_depth{{{SELECTOR}}})", "waiting")],
                    steps=[(50, "orange"), (100, "red")]).span(8).height(8),
-        timeseries("WebSocket connections and messages", "Open chat WebSockets, and chat messages per "
-                   "second by direction.", "short",
-                   [query(f"sum(island_websocket_connections{{{SELECTOR}}})", "open connections"),
-                    query(f"sum by (direction) (rate(island_websocket_messages_total{{{SELECTOR}}}[{RATE}]))",
-                          "messages {{direction}}/s")]).span(8).height(8),
+        second_unit(timeseries(
+            "WebSocket connections and messages", "Open chat WebSockets, and chat messages per second by "
+            "direction (right axis).", "short",
+            [query(f"sum(island_websocket_connections{{{SELECTOR}}})", "open connections"),
+             query(f"sum by (direction) (rate(island_websocket_messages_total{{{SELECTOR}}}[{RATE}]))",
+                   "messages {{direction}}/s")]), "B", "ops").span(8).height(8),
     ]
 
 

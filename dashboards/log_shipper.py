@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.models import dashboard as dash_m
 
-from dashboards.panels import RATE, SELECTOR, PanelBuilder, assemble, dashboard, query, stat, timeseries
+from dashboards.panels import (
+    RATE,
+    SELECTOR,
+    PanelBuilder,
+    assemble,
+    dashboard,
+    query,
+    second_unit,
+    stat,
+    timeseries,
+)
 
 UID = "island-rides-shipper"
 EVENTS = "island_shipper_events_total"
@@ -53,10 +63,11 @@ def flow_row() -> list[PanelBuilder]:
                     query(f"histogram_quantile(0.95, sum by (le) (rate("
                           f"island_shipper_bulk_request_duration_seconds_bucket{{{SELECTOR}}}[{RATE}])))", "p95")],
                    steps=[(1, "orange"), (5, "red")]).span(8).height(8),
-        timeseries("Backoff and requests in flight", "Current retry backoff (s) and bulk requests being sent "
-                   "or retried.", "short",
-                   [query(f"max(island_shipper_backoff_seconds{{{SELECTOR}}})", "backoff (s)"),
-                    query(f"sum(island_shipper_requests_in_flight{{{SELECTOR}}})", "in flight")])
+        second_unit(timeseries(
+            "Backoff and requests in flight", "Current retry backoff, and bulk requests being sent or retried "
+            "(right axis).", "s",
+            [query(f"max(island_shipper_backoff_seconds{{{SELECTOR}}})", "backoff"),
+             query(f"sum(island_shipper_requests_in_flight{{{SELECTOR}}})", "in flight")]), "B", "short")
         .span(8).height(8),
     ]
 

@@ -83,6 +83,11 @@ def timeseries(title: str, description: str, unit: str, queries: Sequence[prom_b
     return panel
 
 
+def second_unit(panel: timeseries_b.Panel, ref_id: str, unit: str) -> timeseries_b.Panel:
+    """Give the series of query ``ref_id`` its own unit (drawn on a second axis)."""
+    return panel.override_by_query(ref_id, [dash_m.DynamicConfigValue(id_val="unit", value=unit)])
+
+
 def stat(title: str, description: str, unit: str, queries: Sequence[prom_b.Dataquery],
          steps: Steps = (), base: str = "green", decimals: int | None = None) -> stat_b.Panel:
     """A single-number panel coloured by thresholds, with a sparkline."""
@@ -110,7 +115,10 @@ def dashboard(uid: str, title: str, description: str, tags: Sequence[str], job_m
     """A dashboard with the shared time range, refresh and template variables."""
     return (dash_b.Dashboard(title).uid(uid).description(description).tags(["island-rides", *tags])
             .timezone("browser").time("now-3h", "now").refresh("30s").editable()
-            .tooltip(dash_m.DashboardCursorSync.CROSSHAIR).variables(variables(job_metric)))
+            .tooltip(dash_m.DashboardCursorSync.CROSSHAIR).variables(variables(job_metric))
+            # A menu of the other Island Rides dashboards, keeping the time range and the variables.
+            .link(dash_b.DashboardLink("Island Rides").type(dash_m.DashboardLinkType.DASHBOARDS)
+                  .tags(["island-rides"]).as_dropdown(True).include_vars(True).keep_time(True)))
 
 
 def assemble(board: dash_b.Dashboard, rows: Sequence[tuple[str, Sequence[PanelBuilder]]]) -> dash_m.Dashboard:
