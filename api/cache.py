@@ -14,7 +14,8 @@ Only public, user-independent responses are stored. When Redis fails the callers
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
@@ -48,14 +49,14 @@ async def cached_json(redis: Redis, cache: str, version_key: str, key_part: str,
         try:
             version = int(await redis.get(version_key) or 0)
             key = f"{PREFIX}:c:{cache}:{version}:{key_part}"
-            body = await redis.get(key)
+            body = await redis.get(key)  # bytes: the client is created with decode_responses=False
             guard.succeeded()
         except (RedisError, OSError) as exc:
             guard.failed(f"cache.get.{cache}", exc)
             key, body = None, None
         if body is not None:
             instruments.cache_lookup(cache, True)
-            return body, True
+            return (body if isinstance(body, bytes) else body.encode()), True
         instruments.cache_lookup(cache, False)
     value = await load()
     body = orjson.dumps(value)

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.handler(settings, args)
-    except Exception as exc:  # noqa: BLE001 - an operator-facing one-liner, not a traceback
+    except Exception as exc:  # an operator-facing one-liner, not a traceback
         if args.command == "serve":
             raise
         print(f"island-api {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -7,7 +7,8 @@ thing (e.g. revoking a token family) before answering with an error.
 """
 from __future__ import annotations
 
-from typing import Annotated, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from psycopg import AsyncConnection
@@ -19,9 +20,10 @@ from api.settings import Settings
 Conn = AsyncConnection[DictRow]
 
 
-def create_pool(settings: Settings) -> AsyncConnectionPool:
+def create_pool(settings: Settings) -> AsyncConnectionPool[Conn]:
     """A closed pool configured from the settings; open it with ``await pool.open()``."""
     return AsyncConnectionPool(
+        connection_class=AsyncConnection[DictRow],
         conninfo=settings.database_url,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
@@ -40,7 +42,7 @@ def create_pool(settings: Settings) -> AsyncConnectionPool:
 
 async def get_conn(request: Request) -> AsyncIterator[Conn]:
     """FastAPI dependency: a pooled connection for the duration of the request."""
-    pool: AsyncConnectionPool = request.app.state.pool
+    pool: AsyncConnectionPool[Conn] = request.app.state.pool
     async with pool.connection() as conn:
         yield conn
 

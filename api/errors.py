@@ -11,14 +11,15 @@ HTTP exceptions are translated here. Unexpected exceptions are turned into a 500
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
 from psycopg import DataError, OperationalError
 from psycopg_pool import PoolTimeout
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 

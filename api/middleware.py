@@ -101,7 +101,7 @@ class EdgeMiddleware:
             if started:
                 raise
             await self._send_error(send_with_headers, exc.status_code, str(exc.detail), request_id)
-        except Exception as exc:  # noqa: BLE001 - the last resort: log it, answer 500 without the trace
+        except Exception as exc:  # the last resort: log it, answer 500 without the trace
             log.exception("unhandled error in %s %s", scope.get("method"), path,
                           extra={"request_id": request_id, "error_type": type(exc).__name__})
             if not started:

@@ -59,6 +59,8 @@ class RateLimitMiddleware:
                         principal = decode_access_token(self.settings, token.strip())
                     except InvalidToken:
                         break
+                    # the access log shows the user even on routes that do not ask for one
+                    scope.setdefault("state", {})["user_id"] = principal.user_id
                     return ("premium" if principal.premium else "authenticated"), f"user:{principal.user_id}"
                 break
         client = scope.get("client")

@@ -48,7 +48,7 @@ class RedisGuard:
         self._open_until = 0.0
 
 
-_guards: "weakref.WeakKeyDictionary[Any, RedisGuard]" = weakref.WeakKeyDictionary()
+_guards: weakref.WeakKeyDictionary[Any, RedisGuard] = weakref.WeakKeyDictionary()
 
 
 def guard_for(client: Any) -> RedisGuard:

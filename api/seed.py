@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 
 from api.auth.passwords import hash_password
 from api.bookings.pricing import DeliveryOption, VehicleRates, price
+from api.db import Conn
 from api.settings import Settings
 
 DEMO_PASSWORD = "island-rides-demo"
@@ -49,7 +50,7 @@ REVIEW_LINES = ["Spotless car, easy pickup.", "Great for the island roads.", "Ho
                 "AC blew cold the whole week.", "Smooth handover at the airport.", "Would rent again."]
 
 
-async def _user(conn: psycopg.AsyncConnection, email: str, name: str, role: str, password_hash: str,
+async def _user(conn: Conn, email: str, name: str, role: str, password_hash: str,
                 premium: bool = False) -> int:
     cur = await conn.execute(
         "INSERT INTO users (email, password_hash, full_name, role, premium) VALUES (%s, %s, %s, %s, %s) "
@@ -60,7 +61,7 @@ async def _user(conn: psycopg.AsyncConnection, email: str, name: str, role: str,
     return row["id"]
 
 
-async def _vehicle(conn: psycopg.AsyncConnection, rng: random.Random, host_id: int, island: str) -> dict[str, Any]:
+async def _vehicle(conn: Conn, rng: random.Random, host_id: int, island: str) -> dict[str, Any]:
     make, model, vtype, seats, gearbox, fuel, side, rate, features = rng.choice(MODELS)
     year = rng.randint(2016, 2025)
     spot = rng.choice(SPOTS[island])
@@ -82,7 +83,7 @@ async def _vehicle(conn: psycopg.AsyncConnection, rng: random.Random, host_id: i
     return row
 
 
-async def _booking(conn: psycopg.AsyncConnection, vehicle: dict[str, Any], renter_id: int, start: date,
+async def _booking(conn: Conn, vehicle: dict[str, Any], renter_id: int, start: date,
                    nights: int, status: str, option: DeliveryOption) -> int:
     rates = VehicleRates(vehicle["daily_rate_cents"], vehicle["weekly_discount_pct"], vehicle["monthly_discount_pct"],
                          vehicle["delivery_fee_cents"], vehicle["airport_fee_cents"], vehicle["security_deposit_cents"])
@@ -103,7 +104,7 @@ async def _booking(conn: psycopg.AsyncConnection, vehicle: dict[str, Any], rente
     return row["id"]
 
 
-async def _bookings_and_reviews(conn: psycopg.AsyncConnection, rng: random.Random, vehicles: list[dict[str, Any]],
+async def _bookings_and_reviews(conn: Conn, rng: random.Random, vehicles: list[dict[str, Any]],
                                 renters: list[int]) -> tuple[int, int]:
     today, bookings, reviews = date.today(), 0, 0
     for vehicle in vehicles:

@@ -9,12 +9,11 @@ import hashlib
 import hmac
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 # Secrets shorter than this, or from this list, are refused outside dev/test (HS256 needs >= 256 bits).
 MIN_SECRET_LENGTH = 32
@@ -133,7 +132,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _check_secrets_and_pool(self) -> "Settings":
+    def _check_secrets_and_pool(self) -> Settings:
         if self.environment not in DEV_ENVIRONMENTS:
             weak = len(self.jwt_secret) < MIN_SECRET_LENGTH or self.jwt_secret.lower() in KNOWN_WEAK_SECRETS
             if weak or self.jwt_secret.startswith("dev-only"):

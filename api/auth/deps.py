@@ -5,7 +5,8 @@ The principal comes from the access token's claims alone (no query per request).
 """
 from __future__ import annotations
 
-from typing import Annotated, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer

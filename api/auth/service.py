@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg import errors as pg_errors
@@ -50,7 +50,7 @@ async def register_user(conn: Conn, settings: Settings, *, email: str, password:
 async def _issue_tokens(conn: Conn, settings: Settings, user: dict[str, Any], family_id: uuid.UUID,
                         user_agent: str | None) -> tuple[TokenPair, int]:
     refresh = new_refresh_token()
-    expires_at = datetime.now(timezone.utc) + timedelta(seconds=settings.refresh_token_ttl_s)
+    expires_at = datetime.now(UTC) + timedelta(seconds=settings.refresh_token_ttl_s)
     cur = await conn.execute(
         "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, user_agent) "
         "VALUES (%s, %s, %s, %s, %s) RETURNING id",

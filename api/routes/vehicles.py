@@ -13,8 +13,18 @@ from api.auth.tokens import Principal
 from api.db import DbConn
 from api.errors import ErrorEnvelope, field_error, not_found
 from api.vehicles import repository as repo
-from api.vehicles.schemas import (DriveSide, Fuel, Island, SortOrder, Transmission, VehicleCreate, VehicleFields,
-                                  VehicleOut, VehiclePage, VehicleType)
+from api.vehicles.schemas import (
+    DriveSide,
+    Fuel,
+    Island,
+    SortOrder,
+    Transmission,
+    VehicleCreate,
+    VehicleFields,
+    VehicleOut,
+    VehiclePage,
+    VehicleType,
+)
 from api.vehicles.search import MAX_LIMIT, build_query, search_vehicles
 
 router = APIRouter(tags=["vehicles"], responses={422: {"model": ErrorEnvelope}, 400: {"model": ErrorEnvelope}})
@@ -32,24 +42,25 @@ def _json(body: bytes, hit: bool | None = None, status_code: int = 200) -> Respo
 async def search(
     request: Request, conn: DbConn,
     island: Island | None = None,
-    start_date: date | None = Query(None, description="pick-up date (YYYY-MM-DD); needs end_date"),
-    end_date: date | None = Query(None, description="return date, after start_date"),
-    vehicle_type: list[VehicleType] = Query([], max_length=12),
-    seats_min: int | None = Query(None, ge=1, le=15),
-    price_min: int | None = Query(None, ge=0, le=10_000_000, description="daily rate, cents"),
-    price_max: int | None = Query(None, ge=0, le=10_000_000, description="daily rate, cents"),
+    start_date: Annotated[date | None, Query(description="pick-up date (YYYY-MM-DD); needs end_date")] = None,
+    end_date: Annotated[date | None, Query(description="return date, after start_date")] = None,
+    vehicle_type: Annotated[list[VehicleType] | None, Query(max_length=12)] = None,
+    seats_min: Annotated[int | None, Query(ge=1, le=15)] = None,
+    price_min: Annotated[int | None, Query(ge=0, le=10_000_000, description="daily rate, cents")] = None,
+    price_max: Annotated[int | None, Query(ge=0, le=10_000_000, description="daily rate, cents")] = None,
     transmission: Transmission | None = None,
     fuel: Fuel | None = None,
     drive_side: DriveSide | None = None,
-    features: list[str] = Query([], max_length=30, description="all of these (repeat or comma-separate)"),
+    features: Annotated[list[str] | None, Query(max_length=30,
+                                                description="all of these (repeat or comma-separate)")] = None,
     sort: SortOrder = "newest",
-    limit: int = Query(20, ge=1, le=MAX_LIMIT),
-    cursor: str | None = Query(None, max_length=600),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    cursor: Annotated[str | None, Query(max_length=600)] = None,
 ) -> Response:
     """Listed vehicles matching every filter; with dates, only vehicles free for the whole stay."""
-    query = build_query(island=island, start_date=start_date, end_date=end_date, vehicle_type=list(vehicle_type),
+    query = build_query(island=island, start_date=start_date, end_date=end_date, vehicle_type=list(vehicle_type or []),
                         seats_min=seats_min, price_min=price_min, price_max=price_max, transmission=transmission,
-                        fuel=fuel, drive_side=drive_side, features=features, sort=sort)
+                        fuel=fuel, drive_side=drive_side, features=features or [], sort=sort)
     settings = request.app.state.settings
 
     async def load() -> dict[str, Any]:

@@ -67,8 +67,8 @@ class VehicleCreate(VehicleFields):
     airport_fee_cents: Cents = 0
     min_days: Annotated[int, Field(ge=1, le=365)] = 1
     max_days: Annotated[int, Field(ge=1, le=365)] = 30
-    features: Annotated[list[Feature], Field(max_length=30)] = []
-    photo_urls: Annotated[list[AnyHttpUrl], Field(max_length=20)] = []
+    features: Annotated[list[Feature], Field(max_length=30, default_factory=list)]
+    photo_urls: Annotated[list[AnyHttpUrl], Field(max_length=20, default_factory=list)]
     description: Annotated[str, Field(max_length=4000)] = ""
     listed: bool = True
 

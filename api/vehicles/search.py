@@ -86,7 +86,8 @@ def build_query(*, island: str | None, start_date: date | None, end_date: date |
 
 
 def _filters(q: SearchQuery) -> tuple[list[str], dict[str, Any]]:
-    where, params = ["v.listed"], {}
+    where: list[str] = ["v.listed"]
+    params: dict[str, Any] = {}
     simple = {"v.island_id": ISLAND_IDS.get(q.island) if q.island else None, "v.transmission": q.transmission,
               "v.fuel": q.fuel, "v.drive_side": q.drive_side}
     for i, (column, value) in enumerate(simple.items()):

@@ -12,7 +12,7 @@
 """
 from __future__ import annotations
 
-from typing import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -128,4 +128,4 @@ def live_api(settings: Settings):
     return _start
 
 
-__all__ = ["asgi_client", "LiveApi"]
+__all__ = ["LiveApi", "asgi_client"]

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import psycopg
@@ -133,7 +134,7 @@ class LiveApi:
 def live_api_process(env: dict[str, str], workers: int = 1) -> Iterator[LiveApi]:
     """``island-api serve`` in a subprocess on a free port; stopped (SIGTERM, then SIGKILL) afterwards."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="island-api-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(prefix="island-api-", suffix=".log", delete=False)  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)],

@@ -122,7 +122,7 @@ def test_cli_reports_bad_config_in_one_line(monkeypatch):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "api.cli", "migrate"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "api.cli", "migrate"], check=False, capture_output=True, text=True,
                             env={"PATH": "/usr/bin:/bin", "REDIS_URL": "http://nope"})
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "REDIS_URL" in result.stderr

@@ -14,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 8
 
 
 @pytest.fixture
@@ -65,6 +65,6 @@ def test_no_input_causes_a_server_error(live_api):
                 mode = GenerationMode.NEGATIVE if name == "anonymous" else GenerationMode.POSITIVE
                 _fuzz(operation, mode, api.url, headers, failures, statuses)
     # the run really exercised the API: many requests, both accepted and refused ones
-    assert len(statuses) >= 10 * len(operations)
+    assert len(statuses) >= 8 * len(operations)
     assert any(s < 300 for s in statuses) and any(400 <= s < 500 for s in statuses)
     assert not failures, "server errors:\n" + "\n".join(failures[:20])

@@ -12,7 +12,7 @@ from tests.support.services import temp_database
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], check=False, capture_output=True, text=True, timeout=120,
                           cwd=REPO_ROOT, env={**os.environ, **env})
 
 
