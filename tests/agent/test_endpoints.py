@@ -133,3 +133,14 @@ async def test_metrics_names_and_promtool(agent_config, tmp_path) -> None:
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(lint.communicate(text.encode()), 30)
     assert lint.returncode == 0 and not out.strip() and not err.strip(), (out + err).decode()
+
+
+async def test_status_json_hides_outputs_when_configured(agent_config) -> None:
+    config = CONFIG.replace("server: {", "status_page: {show_output: false}\nserver: {")
+    async with serve_agent(agent_config(config)) as running:
+        await _first_results(running)
+        anonymous = {c["name"]: c for c in (await running.client.get("/status.json")).json()["checks"]}
+        assert anonymous["mail"]["status"] == "fail" and anonymous["mail"]["output"] == ""
+        assert len(anonymous["mail"]["history"]) >= 1
+        authorized = {c["name"]: c for c in (await running.client.get("/status.json", headers=AUTH)).json()["checks"]}
+        assert authorized["mail"]["output"] == "connect refused to smtp://u:***@mail"
