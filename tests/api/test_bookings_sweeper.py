@@ -1,5 +1,6 @@
 """The date sweeper: pending → expired when unpaid in time, confirmed → active at pick-up, active →
 completed at return; rows locked by a payment in progress are skipped, not waited for."""
+import asyncio
 import datetime as dt
 
 import psycopg
@@ -64,4 +65,17 @@ async def test_locked_booking_is_skipped_until_released(client, factory, conn, s
         assert booking["id"] not in [t.booking_id for t in skipped]
     assert await status(factory, booking["id"]) == "pending"
     await sweep_once(conn, now=later)
+    assert await status(factory, booking["id"]) == "expired"
+
+
+async def test_the_app_runs_the_sweeper(client, factory, make_app):
+    """Wiring: an app started with a short BOOKING_SWEEP_INTERVAL_S expires an overdue booking by itself,
+    and its shutdown does not wait for the next pass."""
+    booking = await book(client, await factory.renter(), await factory.vehicle())
+    await factory.sql("UPDATE bookings SET expires_at = now() - interval '1 second' WHERE id = %s", (booking["id"],))
+    async with make_app(booking_sweep_interval_s=0.2):
+        for _ in range(100):
+            if await status(factory, booking["id"]) == "expired":
+                break
+            await asyncio.sleep(0.05)
     assert await status(factory, booking["id"]) == "expired"
