@@ -6,6 +6,7 @@ is imported lazily so the agent runs without it.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +74,7 @@ async def start_shipper(loaded: LoadedConfig) -> ShipperHandle | None:
 async def ship_once(loaded: LoadedConfig, until_caught_up: bool) -> int:
     """``island-agent ship``: the shipper in the foreground (until caught up, or until SIGTERM)."""
     if loaded.shipper is None:
-        print(f"{loaded.path}: shipper: section missing, nothing to ship")
+        print(f"{loaded.path}: shipper: section missing, nothing to ship", file=sys.stderr)
         return 3
     from agent.shipper.run import ship_forever, ship_until_caught_up
 
