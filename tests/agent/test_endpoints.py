@@ -144,3 +144,19 @@ async def test_status_json_hides_outputs_when_configured(agent_config) -> None:
         assert len(anonymous["mail"]["history"]) >= 1
         authorized = {c["name"]: c for c in (await running.client.get("/status.json", headers=AUTH)).json()["checks"]}
         assert authorized["mail"]["output"] == "connect refused to smtp://u:***@mail"
+
+
+async def test_polling_never_runs_a_check(agent_config) -> None:
+    from tests.agent import fake_checks
+
+    config = """
+    checks:
+      slowpoke: {type: fixed, target: never-on-poll, interval: 30, timeout: 1, critical: true, groups: [g]}
+    """
+    async with serve_agent(agent_config(config)) as running:
+        await _first_results(running)
+        runs = fake_checks.RUNS["never-on-poll"]
+        for _ in range(25):
+            for path in ("/health", "/health/g", "/readyz?verbose", "/livez", "/metrics", "/status.json"):
+                assert (await running.client.get(path)).status_code == 200
+        assert fake_checks.RUNS["never-on-poll"] == runs == 1
