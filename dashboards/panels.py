@@ -111,11 +111,18 @@ def state_timeline(title: str, description: str, queries: Sequence[prom_b.Dataqu
             .thresholds(thresholds("text")))
 
 
+def alerts_annotation() -> dash_b.AnnotationQuery:
+    """Marks on every graph where one of the selected jobs' alerts was firing (Prometheus' ALERTS series)."""
+    return (dash_b.AnnotationQuery().name("Firing alerts").datasource(DATASOURCE).enable(True).icon_color("red")
+            .expr('ALERTS{alertstate="firing", job=~"$job"}'))
+
+
 def dashboard(uid: str, title: str, description: str, tags: Sequence[str], job_metric: str) -> dash_b.Dashboard:
     """A dashboard with the shared time range, refresh and template variables."""
     return (dash_b.Dashboard(title).uid(uid).description(description).tags(["island-rides", *tags])
             .timezone("browser").time("now-3h", "now").refresh("30s").editable()
             .tooltip(dash_m.DashboardCursorSync.CROSSHAIR).variables(variables(job_metric))
+            .annotation(alerts_annotation())
             # A menu of the other Island Rides dashboards, keeping the time range and the variables.
             .link(dash_b.DashboardLink("Island Rides").type(dash_m.DashboardLinkType.DASHBOARDS)
                   .tags(["island-rides"]).as_dropdown(True).include_vars(True).keep_time(True)))

@@ -35,7 +35,10 @@ def load(path: Path) -> dict:
 
 
 def panel_queries(board: Mapping) -> Iterator[PanelQuery]:
-    """Every Prometheus target in ``board`` (panels inside collapsed rows too)."""
+    """Every Prometheus target in ``board`` (panels inside collapsed rows too) and its annotation queries."""
+    for annotation in board.get("annotations", {}).get("list", []):
+        if annotation.get("expr"):
+            yield PanelQuery(board["uid"], f"annotation: {annotation['name']}", "", annotation["expr"])
     for panel in board.get("panels", []):
         for nested in [panel, *panel.get("panels", [])]:
             for target in nested.get("targets", []):

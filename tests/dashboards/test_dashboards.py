@@ -37,7 +37,7 @@ def test_check_mode_notices_an_edited_file(tmp_path: Path) -> None:
 
 
 def test_every_metric_in_dashboards_and_rules_is_emitted_by_code() -> None:
-    known = emitted_metric_names() | recorded_names() | {"up"}
+    known = emitted_metric_names() | recorded_names() | {"up", "ALERTS"}  # the last two: Prometheus' own
     exprs = [q.expr for q in all_queries()] + [rule["expr"] for rule in rules()]
     used = set().union(*(metric_names(e) for e in exprs))
     assert "http_server_request_duration_seconds_bucket" in used
@@ -70,7 +70,8 @@ def test_dashboard_is_well_formed(path: Path) -> None:
         assert panel.get("description"), f"{panel['title']}: no description"
         if panel["type"] in ("timeseries", "stat"):
             assert panel["fieldConfig"]["defaults"].get("unit"), f"{panel['title']}: no unit"
+    assert [q.panel for q in panel_queries(board) if q.panel.startswith("annotation:")] == ["annotation: Firing alerts"]
     for query in panel_queries(board):
         assert '$job"' in query.expr, f"{query.panel}: not filtered by $job"
-        if query.panel.split(":")[0] not in ("Availability SLO", "Latency SLO"):  # recording rules: job only
+        if query.panel.split(":")[0] not in ("Availability SLO", "Latency SLO", "annotation"):  # job only
             assert 'instance=~"$instance"' in query.expr, f"{query.panel}: not filtered by $instance"

@@ -56,7 +56,8 @@ MUST_HAVE_DATA = {"Request rate", "Error ratio (5xx) by route", "Latency by rout
                   "Cache hit ratio", "Rate-limit rejections", "Availability SLO: 5xx ratio by window",
                   "DB query p95 by operation", "Booking transitions (per hour)", "probe_success by check",
                   "Reported state by check", "TLS certificate days left", "Failing critical checks",
-                  "Events by outcome", "Lag by file", "Last acknowledgement age", "Read throughput"}
+                  "Events by outcome", "Lag by file", "Last acknowledgement age", "Read throughput",
+                  "annotation: Firing alerts"}
 
 
 @dataclass
@@ -180,6 +181,8 @@ def test_every_panel_query_is_valid_and_returns_data_where_its_series_exist(stac
     with httpx.Client(base_url=stack.prometheus, timeout=10) as client:
         # rate() needs two samples in its window; rules need an evaluation after them.
         wait_until(lambda: scraped_since(client, stack.traffic_done), 40, "three scrapes of both targets after traffic")
+        # The alerts annotation has something to mark once the dead port's alert fires.
+        wait_until(lambda: instant(client, 'ALERTS{alertstate="firing"}'), 40, "a firing alert")
         targets = {"island-rides-api": ("island-api", stack.api_target)}
         with_data, without_data = set(), []
         for query in all_queries():
