@@ -100,3 +100,9 @@ def test_alertmanager_routes_by_severity(labels: list[str], receiver: str) -> No
                  *labels)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.split() == [receiver]
+
+
+def test_alerts_name_the_jobs_of_the_example_scrape_config() -> None:
+    jobs = {c["job_name"] for c in yaml.safe_load((DASHBOARDS / "prometheus.yml").read_text())["scrape_configs"]}
+    named = {job for rule in alerting_rules() for job in re.findall(r'job="([^"]+)"', rule["expr"])}
+    assert named and named <= jobs, f"alerts name jobs {named - jobs} that prometheus.yml does not scrape"
