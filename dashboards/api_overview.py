@@ -174,7 +174,7 @@ def business_row() -> list[PanelBuilder]:
                           "{{outcome}}")]).span(9).height(8),
         stat("Revenue booked (time range)", "Sum of confirmed bookings' totals over the selected time range.",
              "currencyUSD", [query(f"sum(increase(island_booked_revenue_cents_total{{{SELECTOR}}}[$__range]))"
-                                   " / 100", "revenue")], base="blue", decimals=2).span(6).height(8),
+                                   " / 100", "revenue", instant=True)], base="blue", decimals=2).span(6).height(8),
     ]
 
 

@@ -39,7 +39,7 @@ def summary_row() -> list[PanelBuilder]:
         stat("Dead letters (time range)", "Log lines Elasticsearch refused for good over the selected time "
              "range, written to the dead-letter file.", "short",
              [query(f'sum(increase({EVENTS}{{{SELECTOR}, outcome="dead_lettered"}}[$__range])) or vector(0)',
-                    "dead letters")], steps=[(1, "red")]).span(6).height(4),
+                    "dead letters", instant=True)], steps=[(1, "red")]).span(6).height(4),
     ]
 
 

@@ -31,6 +31,7 @@ class PanelQuery:
 
 
 def load(path: Path) -> dict:
+    """A generated dashboard's JSON."""
     return json.loads(path.read_text())
 
 
