@@ -28,6 +28,7 @@ def _error_fields(exc: BaseException) -> dict[str, str]:
     return {"error.type": type(exc).__name__, "error.message": str(exc)}
 
 LISTENER_QUEUE_SIZE = 256
+SUBSCRIBE_TIMEOUT_S = 5.0
 
 
 @dataclass(eq=False)
@@ -65,8 +66,9 @@ class Fanout:
         """``client`` publishes; ``subscriber`` (default: the same client) provides the subscriber connection."""
         self.client = client
         self.prefix = prefix
-        self._pubsub = (subscriber or client).pubsub(ignore_subscribe_messages=True)
+        self._pubsub = (subscriber or client).pubsub()
         self._listeners: dict[str, set[Listener]] = {}
+        self._confirmed: dict[str, asyncio.Event] = {}  # set when Redis acknowledges the SUBSCRIBE
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task | None = None
         # A channel nobody publishes to, subscribed at start so the reader always has a connection to wait on.
@@ -94,14 +96,21 @@ class Fanout:
 
     @contextlib.asynccontextmanager
     async def listen(self, channel: str) -> AsyncIterator[Listener]:
-        """Register a local listener on ``channel`` for the duration of the block."""
+        """Register a local listener on ``channel`` for the duration of the block.
+
+        Entering returns once Redis has confirmed the subscription, so anything published after that
+        (by any process) reaches the listener. TimeoutError after ``SUBSCRIBE_TIMEOUT_S`` otherwise.
+        """
         listener = Listener(channel)
-        async with self._lock:
-            members = self._listeners.setdefault(channel, set())
-            if not members:
-                await self._pubsub.subscribe(channel)
-            members.add(listener)
         try:
+            async with self._lock:
+                members = self._listeners.setdefault(channel, set())
+                first = not members
+                members.add(listener)
+                if first:
+                    self._confirmed[channel] = asyncio.Event()
+                    await self._pubsub.subscribe(channel)
+            await asyncio.wait_for(self._confirmed[channel].wait(), SUBSCRIBE_TIMEOUT_S)
             yield listener
         finally:
             async with self._lock:
@@ -109,12 +118,20 @@ class Fanout:
                 members.discard(listener)
                 if not members:
                     self._listeners.pop(channel, None)
+                    self._confirmed.pop(channel, None)
                     with contextlib.suppress(Exception):  # Redis may be down; it is re-synced on reconnect
                         await self._pubsub.unsubscribe(channel)
 
-    def _dispatch(self, message: dict) -> None:
+    def _handle(self, message: dict) -> None:
         channel = message["channel"]
         channel = channel.decode() if isinstance(channel, bytes) else channel
+        kind = message.get("type")
+        if kind == "subscribe":  # also after a reconnect, when redis-py re-subscribes every channel
+            if (confirmed := self._confirmed.get(channel)) is not None:
+                confirmed.set()
+            return
+        if kind != "message":
+            return
         data = message["data"]
         data = data.decode() if isinstance(data, bytes) else data
         for listener in tuple(self._listeners.get(channel, ())):
@@ -125,10 +142,14 @@ class Fanout:
         while True:
             try:
                 if self._pubsub.connection is None:
-                    await self._pubsub.subscribe(self._control)
-                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-                if message is not None and message.get("type") == "message":
-                    self._dispatch(message)
+                    # Under the lock: a listener subscribing at the same moment would otherwise make redis-py
+                    # open a second connection, subscribe there, and nobody would read it.
+                    async with self._lock:
+                        if self._pubsub.connection is None:
+                            await self._pubsub.subscribe(self._control)
+                message = await self._pubsub.get_message(timeout=None)
+                if message is not None:
+                    self._handle(message)
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise

@@ -39,8 +39,8 @@ async def _until_subscribed(fanout: Fanout, channel: str, receivers: int = 1) ->
 async def test_a_message_published_by_one_process_reaches_listeners_of_the_other(two_fanouts):
     (a, b), _ = two_fanouts
     channel = a.channel("conversation:1")
+    # No waiting: listen() returns once Redis confirmed the subscription, right after start().
     async with a.listen(channel) as first, a.listen(channel) as second, b.listen(a.channel("other")) as other:
-        await _until_subscribed(b, channel)
         assert await b.publish(channel, "hello") == 1  # ONE subscriber connection for two local listeners
         assert await asyncio.wait_for(first.get(), 5) == "hello"
         assert await asyncio.wait_for(second.get(), 5) == "hello"
@@ -53,7 +53,6 @@ async def test_a_listener_that_falls_behind_is_flagged_not_grown(two_fanouts):
     (a, b), _ = two_fanouts
     channel = a.channel("conversation:2")
     async with a.listen(channel) as slow:
-        await _until_subscribed(b, channel)
         for i in range(LISTENER_QUEUE_SIZE + 5):
             await b.publish(channel, str(i))
         for _ in range(200):
@@ -77,3 +76,21 @@ async def test_the_reader_resubscribes_after_redis_restarts(two_fanouts):
         await _until_subscribed(b, channel)
         await b.publish(channel, "after restart")
         assert await asyncio.wait_for(listener.get(), 10) == "after restart"
+
+
+async def test_listening_right_after_start_never_loses_the_first_message():
+    """Regression: a listener subscribing while the reader connects must not end up on an unread connection."""
+    with redis_server() as srv:
+        publisher = redis.Redis.from_url(redis_url(srv))
+        for i in range(10):
+            client = redis.Redis.from_url(redis_url(srv))
+            fanout = Fanout(client, prefix="r:")
+            fanout.start()
+            try:
+                async with fanout.listen(fanout.channel(f"c{i}")) as listener:
+                    await publisher.publish(fanout.channel(f"c{i}"), "first")
+                    assert await asyncio.wait_for(listener.get(), 5) == "first"
+            finally:
+                await fanout.stop()
+                await client.aclose()
+        await publisher.aclose()
