@@ -21,6 +21,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run("api.app:app_factory", factory=True, host=args.host or settings.api_host,
                 port=args.port or settings.api_port, workers=args.workers, proxy_headers=True,
                 access_log=False,  # the telemetry middleware writes the access log (ECS JSON)
+                ws_max_size=64 * 1024,  # chat/ping frames are far smaller (api.chat.frames); default is 16 MiB
                 lifespan="on")
     return 0
 

@@ -142,3 +142,10 @@ async def test_websocket_connections_and_messages_are_measured(two_servers, clie
         name = "island_websocket_messages_total"
         assert metric(during, name, direction=direction) >= metric(before, name, direction=direction) + 1
     assert metric(during, "island_websocket_connections") >= 1
+
+
+async def test_an_oversize_frame_is_refused_by_the_server_limit(two_servers):
+    first, _ = two_servers
+    async with ws_connect(f"{first.ws_url}/v1/ws/ping", max_size=None) as ws:
+        await ws.send("x" * (64 * 1024 + 1))  # above `island-api serve`'s ws_max_size
+        assert await closed_with(ws) == 1009
