@@ -1,8 +1,8 @@
 """Redis cache-aside for public responses (vehicle search and vehicle detail).
 
-Invalidation uses versioned namespaces: every key embeds a version number read from Redis, and a write
-bumps the version (``invalidate_vehicle``) instead of hunting down keys. A reader that loaded stale data
-just before a bump writes it under the old version, where nobody looks any more; old keys expire by TTL.
+Invalidation uses versioned namespaces: every entry is stored with the namespace version it was loaded
+under, and a write bumps the version (``invalidate_vehicle``) instead of hunting down keys. A reader that
+loaded stale data just before a bump stores it tagged with the old version, which is never served.
 
 - search results: one namespace for all searches (``ir:v:search``), bumped by any change that can alter a
   result list (a vehicle written, a booking made or cancelled, ratings refreshed);
@@ -37,32 +37,42 @@ def query_key(normalised: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
+def _unpack(stored: bytes | str | None, version: int) -> bytes | None:
+    """The body of a stored ``b"<version>:<body>"`` entry if it belongs to ``version``."""
+    if stored is None:
+        return None
+    raw = stored if isinstance(stored, bytes) else stored.encode()
+    tag, _, body = raw.partition(b":")
+    return body if tag == str(version).encode() else None
+
+
 async def cached_json(redis: Redis, cache: str, version_key: str, key_part: str, ttl_s: int,
                       load: Callable[[], Awaitable[Any]]) -> tuple[bytes, bool]:
     """The JSON bytes of ``load()``'s result, from Redis when present; returns (body, hit).
 
+    One round trip per read: MGET of the namespace version and the entry, which is stored prefixed by
+    the version it was loaded under (so an entry from before an invalidation is never served).
     ``cache`` is the low-cardinality cache name reported to telemetry ("search", "vehicle").
     """
     guard = guard_for(redis)
-    key = None
+    key, version = f"{PREFIX}:c:{cache}:{key_part}", None
     if guard.available():
         try:
-            version = int(await redis.get(version_key) or 0)
-            key = f"{PREFIX}:c:{cache}:{version}:{key_part}"
-            body = await redis.get(key)  # bytes: the client is created with decode_responses=False
+            version_raw, stored = await redis.mget(version_key, key)
+            version = int(version_raw or 0)
             guard.succeeded()
         except (RedisError, OSError) as exc:
             guard.failed(f"cache.get.{cache}", exc)
-            key, body = None, None
-        if body is not None:
-            instruments.cache_lookup(cache, True)
-            return (body if isinstance(body, bytes) else body.encode()), True
-        instruments.cache_lookup(cache, False)
+        else:
+            body = _unpack(stored, version)
+            instruments.cache_lookup(cache, body is not None)
+            if body is not None:
+                return body, True
     value = await load()
     body = orjson.dumps(value)
-    if key is not None and value is not None:
+    if version is not None and value is not None:
         try:
-            await redis.set(key, body, ex=ttl_s)
+            await redis.set(key, b"%d:%s" % (version, body), ex=ttl_s)
         except (RedisError, OSError) as exc:
             guard.failed(f"cache.set.{cache}", exc)
     return body, False

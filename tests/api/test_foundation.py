@@ -127,3 +127,10 @@ def test_cli_reports_bad_config_in_one_line(monkeypatch):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "REDIS_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_pool_connections_carry_the_statement_timeout(app, settings):
+    async with app.state.pool.connection() as conn:
+        row = await (await conn.execute("SHOW statement_timeout")).fetchone()
+    assert row["statement_timeout"] == "30s"
+    assert app.state.pool.max_size == settings.db_pool_max_size
