@@ -33,6 +33,10 @@ class VehicleUnavailable(Exception):
     """The exclusion constraint refused the booking: the car is already booked on overlapping dates."""
 
 
+class DuplicateIdempotencyKey(Exception):
+    """The renter already created a booking with this Idempotency-Key."""
+
+
 async def vehicle_for_booking(conn: Conn, vehicle_id: int) -> dict[str, Any] | None:
     """The fields needed to validate and price a booking of ``vehicle_id`` (None if it does not exist)."""
     cur = await conn.execute(
@@ -73,8 +77,9 @@ async def is_available(conn: Conn, vehicle_id: int, start: dt.date, end: dt.date
 
 
 async def insert_booking(conn: Conn, *, vehicle: dict[str, Any], renter_id: int, start: dt.date, end: dt.date,
-                         price: PriceBreakdown, expires_at: dt.datetime) -> int:
-    """Insert a pending booking with its price snapshot; raise VehicleUnavailable on an overlap (23P01)."""
+                         price: PriceBreakdown, expires_at: dt.datetime, idempotency_key: str | None) -> int:
+    """Insert a pending booking with its price snapshot; raise VehicleUnavailable on an overlap (23P01),
+    DuplicateIdempotencyKey when the renter's key is taken (23505)."""
     try:
         async with conn.transaction():  # a savepoint when the caller already opened a transaction
             cur = await conn.execute(
@@ -82,20 +87,30 @@ async def insert_booking(conn: Conn, *, vehicle: dict[str, Any], renter_id: int,
                 INSERT INTO bookings (vehicle_id, renter_id, host_id, start_date, end_date, delivery, nights,
                                       daily_rate_cents, subtotal_cents, discount_pct, discount_cents, fees_cents,
                                       service_fee_cents, total_cents, security_deposit_cents, currency,
-                                      expires_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                      expires_at, idempotency_key)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 RETURNING id
                 """,
                 (vehicle["id"], renter_id, vehicle["host_id"], start, end, price.delivery, price.nights,
                  price.daily_rate_cents, price.subtotal_cents, price.discount_pct, price.discount_cents,
                  price.fees_cents, price.service_fee_cents, price.total_cents, price.security_deposit_cents,
-                 price.currency, expires_at),
+                 price.currency, expires_at, idempotency_key),
             )
             row = await cur.fetchone()
     except pg_errors.ExclusionViolation:
         raise VehicleUnavailable() from None
+    except pg_errors.UniqueViolation:
+        raise DuplicateIdempotencyKey() from None
     assert row is not None
     return int(row["id"])
+
+
+async def booking_by_key(conn: Conn, renter_id: int, idempotency_key: str) -> dict[str, Any] | None:
+    """The renter's booking created with ``idempotency_key``, if any (what it was created from)."""
+    cur = await conn.execute(
+        "SELECT id, vehicle_id, start_date, end_date, delivery FROM bookings "
+        "WHERE renter_id = %s AND idempotency_key = %s", (renter_id, idempotency_key))
+    return await cur.fetchone()
 
 
 async def get_booking(conn: Conn, booking_id: int) -> dict[str, Any] | None:

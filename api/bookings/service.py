@@ -101,9 +101,29 @@ async def quote(conn: Conn, vehicle_id: int, start: dt.date, end: dt.date,
     return price(repo.rates_of(vehicle), nights, delivery), available
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """The outcome of POST /v1/bookings: a new booking (``transition``), or a replay of an earlier one."""
+
+    booking_id: int
+    transition: Transition | None
+
+    @property
+    def replayed(self) -> bool:
+        return self.transition is None
+
+
 async def create_booking(conn: Conn, *, renter_id: int, vehicle_id: int, start: dt.date, end: dt.date,
-                         delivery: DeliveryOption, payment_window: dt.timedelta) -> Transition:
-    """Validate, price on the server and insert a pending booking; 409 when the dates are taken."""
+                         delivery: DeliveryOption, payment_window: dt.timedelta,
+                         idempotency_key: str | None = None) -> Created:
+    """Validate, price on the server and insert a pending booking; 409 when the dates are taken.
+
+    With an ``idempotency_key`` already used by this renter for the same request, the booking it created
+    is answered again (no second booking, no 409 against oneself); used for another request: 422.
+    """
+    request = (vehicle_id, start, end, delivery.value)
+    if idempotency_key and (earlier := await repo.booking_by_key(conn, renter_id, idempotency_key)):
+        return _replay(earlier, request)
     vehicle = await bookable_vehicle(conn, vehicle_id)
     if vehicle["host_id"] == renter_id:
         raise field_error("body.vehicle_id", "you cannot book your own vehicle", status=409)
@@ -113,13 +133,24 @@ async def create_booking(conn: Conn, *, renter_id: int, vehicle_id: int, start: 
     async with conn.transaction():
         try:
             booking_id = await repo.insert_booking(conn, vehicle=vehicle, renter_id=renter_id, start=start,
-                                                   end=end, price=breakdown, expires_at=expires_at)
-        except repo.VehicleUnavailable:
+                                                   end=end, price=breakdown, expires_at=expires_at,
+                                                   idempotency_key=idempotency_key)
+        except (repo.VehicleUnavailable, repo.DuplicateIdempotencyKey):
+            # A concurrent request with the same key committed first: answer with its booking.
+            if idempotency_key and (earlier := await repo.booking_by_key(conn, renter_id, idempotency_key)):
+                return _replay(earlier, request)
             raise APIError(409, "vehicle not available for these dates", code="vehicle_unavailable",
                            fields=[("body.start_date", "overlaps another booking of this vehicle")]) from None
         await repo.record_event(conn, booking_id=booking_id, from_status=None, to_status="pending",
                                 actor_id=renter_id, actor_role="renter")
-    return Transition(booking_id, vehicle_id, "new", BookingStatus.PENDING.value, breakdown.total_cents)
+    return Created(booking_id, Transition(booking_id, vehicle_id, "new", BookingStatus.PENDING.value,
+                                          breakdown.total_cents))
+
+
+def _replay(earlier: dict[str, Any], request: tuple[Any, ...]) -> Created:
+    if (earlier["vehicle_id"], earlier["start_date"], earlier["end_date"], earlier["delivery"]) != request:
+        raise field_error("header.Idempotency-Key", "already used for a different booking request")
+    return Created(earlier["id"], None)
 
 
 async def apply_transition(conn: Conn, booking: dict[str, Any], target: BookingStatus, actor: Actor, *,

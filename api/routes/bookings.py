@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from api.auth.deps import CurrentUser, require_role
 from api.auth.tokens import Principal
@@ -28,6 +28,8 @@ router = APIRouter(prefix="/v1/bookings", tags=["bookings"],
 
 BookingId = Annotated[int, Path(ge=1, le=MAX_ID, description="booking id")]
 Renter = Annotated[Principal, Depends(require_role("renter"))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200,
+                                              pattern=r"^[\x21-\x7e]+$")]
 
 
 async def _answer(conn: DbConn, booking_id: int) -> dict:
@@ -46,14 +48,20 @@ async def quote(body: StayIn, conn: DbConn) -> dict:
 
 
 @router.post("", status_code=201, response_model=BookingOut)
-async def create(body: StayIn, user: Renter, conn: DbConn, request: Request) -> dict:
-    """Book a car (renters): a pending booking with the price computed here; pay it with /pay."""
+async def create(body: StayIn, user: Renter, conn: DbConn, request: Request, response: Response,
+                 idempotency_key: IdempotencyKey = None) -> dict:
+    """Book a car (renters): a pending booking with the price computed here; pay it with /pay.
+
+    Send an ``Idempotency-Key`` to make retries safe: the same key and body answer the booking already
+    created (with ``Idempotent-Replayed: true``) instead of a 409 against it."""
     window = dt.timedelta(seconds=request.app.state.settings.booking_payment_window_s)
-    transition = await service.create_booking(conn, renter_id=user.user_id, vehicle_id=body.vehicle_id,
-                                              start=body.start_date, end=body.end_date, delivery=body.delivery,
-                                              payment_window=window)
-    await after_commit(request, transition)
-    return await _answer(conn, transition.booking_id)
+    created = await service.create_booking(conn, renter_id=user.user_id, vehicle_id=body.vehicle_id,
+                                           start=body.start_date, end=body.end_date, delivery=body.delivery,
+                                           payment_window=window, idempotency_key=idempotency_key)
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    await after_commit(request, created.transition)
+    return await _answer(conn, created.booking_id)
 
 
 def _cursor(raw: str | None) -> int | None:

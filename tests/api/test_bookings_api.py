@@ -1,4 +1,6 @@
 """Bookings over HTTP: quote, create, list, get, approve, decline, and every refusal with its field."""
+import asyncio
+
 import pytest
 
 from api.bookings.pricing import DeliveryOption, VehicleRates, price
@@ -162,3 +164,34 @@ async def test_foreign_booking_actions_are_404(client, factory, car):
     booking = await book(client, renter, vehicle)
     for action in ("cancel", "approve", "decline", "check-in", "check-out"):
         assert_error(await client.post(f"/v1/bookings/{booking['id']}/{action}", headers=stranger.headers), 404)
+
+
+async def test_idempotency_key_makes_create_retry_safe(client, factory, car):
+    _, vehicle = car
+    renter = await factory.renter()
+    headers = {**renter.headers, "Idempotency-Key": "checkout-7f3a"}
+    first = await client.post("/v1/bookings", json=stay(vehicle), headers=headers)
+    again = await client.post("/v1/bookings", json=stay(vehicle), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    other = await client.post("/v1/bookings", json=stay(vehicle, 20), headers=headers)
+    assert_error(other, 422, "header.Idempotency-Key")
+    # the key is the renter's own: another renter's identical key is a separate request (and a conflict)
+    stranger = {**(await factory.renter()).headers, "Idempotency-Key": "checkout-7f3a"}
+    assert_error(await client.post("/v1/bookings", json=stay(vehicle), headers=stranger), 409)
+    assert_error(await client.post("/v1/bookings", json=stay(vehicle, 30),
+                                   headers={**renter.headers, "Idempotency-Key": "bad key"}), 422,
+                 "header.Idempotency-Key")
+
+
+async def test_concurrent_retries_with_one_key_create_one_booking(client, factory, car):
+    _, vehicle = car
+    renter = await factory.renter()
+    headers = {**renter.headers, "Idempotency-Key": "double-submit"}
+    answers = await asyncio.gather(*(client.post("/v1/bookings", json=stay(vehicle, 15), headers=headers)
+                                     for _ in range(5)))
+    assert [a.status_code for a in answers] == [201] * 5
+    assert len({a.json()["id"] for a in answers}) == 1
+    rows = await factory.sql("SELECT count(*) FROM bookings WHERE renter_id = %s", (renter.id,))
+    assert rows == [(1,)]
