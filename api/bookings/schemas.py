@@ -79,6 +79,14 @@ class BookingPage(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
 
 
+class EventOut(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor_role: str | None
+    note: str | None
+    created_at: dt.datetime
+
+
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

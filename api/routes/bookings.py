@@ -16,7 +16,16 @@ from api.auth.tokens import Principal
 from api.bookings import actions, service
 from api.bookings import repository as repo
 from api.bookings.http import after_commit, domain_errors, locked_for
-from api.bookings.schemas import MAX_ID, BookingOut, BookingPage, QuoteOut, ReasonIn, StayIn, booking_out
+from api.bookings.schemas import (
+    MAX_ID,
+    BookingOut,
+    BookingPage,
+    EventOut,
+    QuoteOut,
+    ReasonIn,
+    StayIn,
+    booking_out,
+)
 from api.bookings.states import BookingStatus
 from api.db import DbConn
 from api.errors import ErrorEnvelope, field_error
@@ -95,6 +104,15 @@ async def get_one(booking_id: BookingId, user: CurrentUser, conn: DbConn) -> dic
     if row is None or service.actor_for(row, user.user_id, user.role) is None:
         raise service.booking_not_found()
     return booking_out(row)
+
+
+@router.get("/{booking_id}/events", response_model=list[EventOut])
+async def events(booking_id: BookingId, user: CurrentUser, conn: DbConn) -> list[dict]:
+    """The booking's status history, oldest first (renter or host only)."""
+    row = await repo.get_booking(conn, booking_id)
+    if row is None or service.actor_for(row, user.user_id, user.role) is None:
+        raise service.booking_not_found()
+    return await repo.events_of(conn, booking_id)
 
 
 @router.post("/{booking_id}/cancel", response_model=BookingOut)

@@ -153,6 +153,10 @@ async def test_decline_frees_the_dates_and_is_final(client, factory, car):
     assert resp.status_code == 200 and resp.json()["status"] == "declined"
     error = assert_error(await client.post(f"{url}/decline", headers=host.headers), 409)
     assert error["current_status"] == "declined"
+    history = (await client.get(f"{url}/events", headers=renter.headers)).json()
+    assert [(e["from_status"], e["to_status"], e["actor_role"], e["note"]) for e in history] == [
+        (None, "pending", "renter", None), ("pending", "declined", "host", "car in the shop")]
+    assert_error(await client.get(f"{url}/events", headers=other.headers), 404)
     error = assert_error(await client.post(f"{url}/cancel", headers=renter.headers), 409)
     assert error["current_status"] == "declined"
     await book(client, other, vehicle)  # the same dates are bookable again
