@@ -21,12 +21,14 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -105,9 +107,27 @@ def otlp_sink() -> Iterator[str]:
         server.shutdown()
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Measure:
+    rps: float
+    cpu_us_per_request: float
+    bad: int
+
+
 @contextlib.contextmanager
-def api_server(env: dict[str, str], log_dir: Path) -> Iterator[str]:
-    """One API process on core 0; yields its base URL."""
+def api_server(env: dict[str, str], log_dir: Path) -> Iterator[Server]:
+    """One API process on core 0 (taskset execs it: same pid); yields its URL and pid."""
     port = free_port()
     if "BENCH_OTEL_FASTAPI" in env:
         argv = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.telemetry:otel_instrumented_app",
@@ -119,7 +139,7 @@ def api_server(env: dict[str, str], log_dir: Path) -> Iterator[str]:
                                 stdout=out, stderr=subprocess.STDOUT)
         try:
             wait_for_port(port, timeout=60, proc=proc)
-            yield f"http://127.0.0.1:{port}"
+            yield Server(f"http://127.0.0.1:{port}", proc.pid)
         finally:
             proc.terminate()
             try:
@@ -129,15 +149,18 @@ def api_server(env: dict[str, str], log_dir: Path) -> Iterator[str]:
                 proc.wait()
 
 
-def wrk(url: str, script: Path | None = None) -> tuple[float, int]:
-    """Requests/s and non-2xx count of one wrk run on core 1."""
-    argv = ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", url]
+def wrk(server: Server, path: str, script: Path | None = None) -> Measure:
+    """One wrk run on core 1: requests/s, the server's CPU time per request, non-2xx responses."""
+    argv = ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", server.url + path]
     if script is not None:
         argv[5:5] = ["-s", str(script)]
+    cpu_before = server.cpu_seconds()
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    cpu = server.cpu_seconds() - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, int(bad.group(1)) if bad else 0
+    return Measure(rps, cpu / max(total, 1) * 1e6, int(bad.group(1)) if bad else 0)
 
 
 async def seed(base_url: str, database_url: str) -> int:
@@ -150,61 +173,70 @@ async def seed(base_url: str, database_url: str) -> int:
         return int(vehicles[0]["id"])
 
 
-def run(database_url: str, redis: str, work: Path) -> dict[tuple[str, str], list[float]]:
+Results = dict[tuple[str, str], list[tuple[float, float]]]  # (mode, endpoint) -> [(rps ratio, cpu ratio)]
+
+
+def run(database_url: str, redis: str, work: Path) -> Results:
     settings = load_settings(environment="test", database_url=database_url, redis_url=redis, log_dir=work,
                              rate_limit_anonymous=1_000_000_000, rate_limit_authenticated=1_000_000_000,
                              db_pool_min_size=4)
     base_env = {**settings_env(settings), "ISLAND_TELEMETRY_EXCLUDED_PATHS": "/metrics", "LOG_LEVEL": "info"}
     script = work / "search.lua"
     script.write_text(SEARCH_LUA)
-    ratios: dict[tuple[str, str], list[float]] = {}
+    results: Results = {}
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(otlp_sink())
-        urls = {}
+        servers: dict[str, Server] = {}
         for mode, extra in MODES.items():
             mode_dir = work / re.sub(r"\W+", "-", mode)
             mode_dir.mkdir()
             env = {**base_env, **extra, "LOG_DIR": str(mode_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
                    "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
-            urls[mode] = stack.enter_context(api_server(env, mode_dir))
-        vehicle_id = asyncio.run(seed(urls["off"], database_url))
+            servers[mode] = stack.enter_context(api_server(env, mode_dir))
+        vehicle_id = asyncio.run(seed(servers["off"].url, database_url))
         endpoints = {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
                      "search (miss)": ("/v1/vehicles", script)}
-        for url in urls.values():  # warm-up: imports, pool connections, the detail cache
+        for server in servers.values():  # warm-up: imports, pool connections, the detail cache
             for path, lua in endpoints.values():
-                wrk(url + path, lua)
+                wrk(server, path, lua)
         modes = list(MODES)
         for round_no in range(ROUNDS):
             order = modes[round_no % len(modes):] + modes[:round_no % len(modes)]
             for name, (path, lua) in endpoints.items():
-                rps = {}
-                for mode in order:
-                    rps[mode], bad = wrk(urls[mode] + path, lua)
-                    if bad:
-                        print(f"  warning: {mode} {name}: {bad} non-2xx responses", flush=True)
+                measured = {mode: wrk(servers[mode], path, lua) for mode in order}
+                for mode, m in measured.items():
+                    if m.bad:
+                        print(f"  warning: {mode} {name}: {m.bad} non-2xx responses", flush=True)
+                off = measured["off"]
                 for mode in modes[1:]:
-                    ratios.setdefault((mode, name), []).append(rps[mode] / rps["off"])
-                print(f"round {round_no + 1} {name}: " + ", ".join(f"{m}={r:.0f}/s" for m, r in rps.items()),
-                      flush=True)
-        return ratios
+                    m = measured[mode]
+                    results.setdefault((mode, name), []).append(
+                        (m.rps / off.rps, off.cpu_us_per_request / m.cpu_us_per_request))
+                print(f"round {round_no + 1} {name}: " + ", ".join(
+                    f"{mode}={m.rps:.0f}/s {m.cpu_us_per_request:.0f}us" for mode, m in measured.items()), flush=True)
+        return results
 
 
-def report(ratios: dict[tuple[str, str], list[float]]) -> None:
-    print(f"\nthroughput ratio mode/off (median of {ROUNDS} interleaved rounds, wrk -c{CONNECTIONS} "
-          f"-d{SECONDS}s, server on 1 core)")
-    endpoints = list(dict.fromkeys(name for _, name in ratios))
-    print(f"{'mode':28}" + "".join(f"{e:>24}" for e in endpoints))
-    for mode in list(MODES)[1:]:
-        cells = []
-        for endpoint in endpoints:
-            value = statistics.median(ratios[(mode, endpoint)])
-            target = TARGETS.get((mode, endpoint)) or TARGETS.get((mode, "*"))
-            mark = "" if target is None else (" ok" if value >= target else f" <{target}")
-            cells.append(f"{value:.2f}{mark}")
-        print(f"{mode:28}" + "".join(f"{c:>24}" for c in cells))
+def report(results: Results) -> None:
+    endpoints = list(dict.fromkeys(name for _, name in results))
+    for index, title in ((0, "throughput ratio mode/off (wrk requests/s)"),
+                         (1, "CPU ratio off/mode (server CPU time per request; robust to other load)")):
+        print(f"\n{title}, median of {ROUNDS} interleaved rounds, wrk -c{CONNECTIONS} -d{SECONDS}s, "
+              "server on 1 core")
+        print(f"{'mode':28}" + "".join(f"{e:>24}" for e in endpoints))
+        for mode in list(MODES)[1:]:
+            cells = []
+            for endpoint in endpoints:
+                value = statistics.median(r[index] for r in results[(mode, endpoint)])
+                target = TARGETS.get((mode, endpoint)) or TARGETS.get((mode, "*"))
+                mark = "" if target is None else (" ok" if value >= target else f" <{target}")
+                cells.append(f"{value:.2f}{mark}")
+            print(f"{mode:28}" + "".join(f"{c:>24}" for c in cells))
 
 
 def main() -> None:
+    # SIGTERM runs the clean-up (servers, redis-server, temp database) like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"benchmarks.telemetry: {tool} is not installed (make system-deps)")

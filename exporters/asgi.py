@@ -14,10 +14,11 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 
-from exporters import exposition, logs, metrics, tracing
+from exporters import exposition, metrics, tracing
 from exporters.config import TelemetryConfig
+from exporters.logs.access import access_line
 from exporters.logs.processors import error_type_name
 
 UNMATCHED_ROUTE = "unmatched"  # http_route label of requests no route matched: a 404 flood adds no series
@@ -185,10 +186,10 @@ class _Request:
 
     def _start_span(self, carrier: dict[str, str]) -> object:
         parent = tracing.propagator.extract(carrier) if carrier else None
-        span = tracing.get_tracer().start_span(self.method, context=parent, kind=SpanKind.SERVER)
-        span_context = span.get_span_context()
-        if not span_context.is_valid:  # the no-op tracer: no ids to hand out
+        span = tracing.start_server_span(self.method, parent)
+        if span is None:  # tracing is off
             return None
+        span_context = span.get_span_context()
         self.span = span
         self.traceparent = tracing.format_traceparent(span_context).encode("latin-1")
         if span.is_recording():
@@ -232,39 +233,16 @@ class _Request:
     def _access_log(self, route: str | None, duration: float, error: BaseException | None) -> None:
         scope = self.scope
         client = scope.get("client")
-        fields: dict[str, Any] = {
-            "log.logger": "access",
-            "event.dataset": "island.access",
-            "http.request.method": scope["method"],
-            "url.path": scope["path"],
-            "http.response.status_code": self.status,
-            "event.duration": int(duration * 1e9),
-            "http.request.body.bytes": self.request_bytes,
-            "http.response.body.bytes": self.response_bytes,
-        }
-        if route is not None:
-            fields["http.route"] = route
-        if client:
-            fields["client.ip"] = client[0]
-        if self.user_agent:
-            fields["user_agent.original"] = self.user_agent
-        user_id = state_value(scope, "user_id")
-        if user_id is not None:
-            fields["user.id"] = str(user_id)
-        request_id = state_value(scope, "request_id")
-        if request_id is not None:
-            fields["http.request.id"] = request_id
         span = self.span
+        trace_id = span_id = None
         if span is not None:
             span_context = span.get_span_context()
-            fields["trace.id"] = format(span_context.trace_id, "032x")
-            fields["span.id"] = format(span_context.span_id, "016x")
-        fields["event"] = f"{scope['method']} {scope['path']} {self.status}"
-        if error is not None and isinstance(error, Exception):
-            fields["exc_info"] = error
-            logs.emit("error", fields)
-        else:
-            logs.emit("error" if self.status >= 500 else "info", fields)
+            trace_id, span_id = format(span_context.trace_id, "032x"), format(span_context.span_id, "016x")
+        access_line(method=scope["method"], path=scope["path"], status=self.status, duration_s=duration,
+                    route=route, client_ip=client[0] if client else None, user_agent=self.user_agent,
+                    user_id=state_value(scope, "user_id"), request_id=state_value(scope, "request_id"),
+                    trace_id=trace_id, span_id=span_id, request_bytes=self.request_bytes,
+                    response_bytes=self.response_bytes, error=error)
 
     def _end_span(self, route: str | None, error: BaseException | None) -> None:
         span = self.span

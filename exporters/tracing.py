@@ -7,6 +7,8 @@ with an in-memory exporter for each app they build. Everything in exporters/ tha
 """
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,8 +16,16 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import NoOpTracerProvider, Tracer
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    NoOpTracerProvider,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    Tracer,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 INSTRUMENTATION_NAME = "island-rides"
@@ -23,6 +33,25 @@ _noop_tracer = NoOpTracerProvider().get_tracer(INSTRUMENTATION_NAME)
 _tracer: Tracer = _noop_tracer
 _provider: TracerProvider | None = None
 propagator = TraceContextTextMapPropagator()
+_ratio_bound = 0
+_UNSAMPLED = TraceFlags(TraceFlags.DEFAULT | TraceFlags.RANDOM_TRACE_ID)
+
+
+class _PresetIdGenerator(RandomIdGenerator):
+    """Random ids, except a root trace id that ``start_server_span`` chose (and sampled) beforehand."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def generate_trace_id(self) -> int:
+        preset = getattr(self.local, "trace_id", None)
+        if preset is not None:
+            self.local.trace_id = None
+            return preset
+        return super().generate_trace_id()
+
+
+_ids = _PresetIdGenerator()
 
 
 def configure_tracing(service_name: str, service_version: str, sampler_ratio: float,
@@ -35,11 +64,13 @@ def configure_tracing(service_name: str, service_version: str, sampler_ratio: fl
     ``OTEL_EXPORTER_OTLP_*`` variables) through a BatchSpanProcessor; each of ``exporters`` gets a
     SimpleSpanProcessor (tests pass an InMemorySpanExporter).
     """
-    global _provider, _tracer
+    global _provider, _tracer, _ratio_bound
+    root_sampler = TraceIdRatioBased(sampler_ratio)
     provider = TracerProvider(
         resource=Resource.create({"service.name": service_name, "service.version": service_version}),
-        sampler=ParentBased(TraceIdRatioBased(sampler_ratio)),
+        sampler=ParentBased(root_sampler), id_generator=_ids,
     )
+    _ratio_bound = root_sampler.bound
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -90,3 +121,24 @@ def format_traceparent(span_context: trace.SpanContext) -> str:
 def use_span(span: trace.Span) -> Any:
     """Make ``span`` current for a block without ending it at the block's end."""
     return trace.use_span(span, end_on_exit=False)
+
+
+def start_server_span(name: str, parent: Any) -> trace.Span | None:
+    """The server span of a request: a child of ``parent`` (an extracted W3C context) when it holds a
+    valid span, else a new root sampled with the configured ratio. None when tracing is off.
+
+    An unsampled root (90% of requests at the default ratio) is a bare NonRecordingSpan with fresh random
+    ids, built here without the SDK's start_span (sampler call, tracer self-metrics): the same decision
+    TraceIdRatioBased makes (low 64 bits of the trace id against the bound), at about a third of the cost.
+    A sampled root goes through the SDK with that trace id, so the SDK's sampler agrees with ours.
+    """
+    if _provider is None:
+        return None
+    if parent is not None and trace.get_current_span(parent).get_span_context().is_valid:
+        return _tracer.start_span(name, context=parent, kind=SpanKind.SERVER)
+    trace_id = random.getrandbits(128) or 1
+    if (trace_id & TraceIdRatioBased.TRACE_ID_LIMIT) < _ratio_bound:
+        _ids.local.trace_id = trace_id
+        return _tracer.start_span(name, kind=SpanKind.SERVER)
+    return NonRecordingSpan(SpanContext(trace_id, random.getrandbits(64) or 1, is_remote=False,
+                                        trace_flags=_UNSAMPLED))

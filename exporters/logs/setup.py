@@ -132,6 +132,22 @@ def _open_fds(log_dir: Path | str | None, file_name: str, stdout: bool) -> list[
 _SINK = LineSink([])
 _CHAIN: list[Processor] = []
 _level = logging.INFO
+_identity: dict[str, Any] | None = None  # the "service" and "process" objects of ECS lines, when ECS is on
+
+
+def level_threshold() -> int:
+    """The configured minimum level (a ``logging`` number)."""
+    return _level
+
+
+def service_identity() -> dict[str, Any] | None:
+    """``{"service": {...}, "process": {"pid": ...}}`` for hand-built ECS lines; None when ECS is off."""
+    return _identity
+
+
+def write_line(line: bytes) -> None:
+    """Write one already rendered line to the configured outputs."""
+    _SINK.write(line)
 
 
 def emit(method_name: str, event_dict: dict[str, Any]) -> None:
@@ -155,9 +171,11 @@ def configure_logging(service_name: str, service_version: str, log_dir: Path | s
     ``ecs=False`` is the ``ISLAND_TELEMETRY=off`` mode: a minimal JSON line to stdout only. Calling it
     again replaces the previous configuration (and closes the previous log file).
     """
-    global _level
+    global _level, _identity
     numeric_level = parse_level(level)
     _level = numeric_level
+    _identity = ({"service": {"name": service_name, "version": service_version}, "process": {"pid": os.getpid()}}
+                 if ecs else None)
     old_fds = _SINK.fds
     _SINK.fds = _open_fds(log_dir if ecs else None, log_file or f"{service_name}.log", stdout)
     _close(old_fds)

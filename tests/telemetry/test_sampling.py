@@ -1,0 +1,44 @@
+"""The server span's own root sampling agrees with ParentBased(TraceIdRatioBased) and keeps its ids."""
+from __future__ import annotations
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+from exporters import tracing
+
+
+def test_roots_are_sampled_by_ratio_and_keep_their_trace_id():
+    exporter = InMemorySpanExporter()
+    tracing.configure_tracing("island-api", "test", 0.5, exporters=[exporter])
+    try:
+        spans = [tracing.start_server_span("GET", None) for _ in range(400)]
+        for span in spans:
+            span.end()
+        sampled = [s for s in spans if s.is_recording() or s.get_span_context().trace_flags.sampled]
+        assert 120 < len(sampled) < 280  # 0.5 of 400, far outside any plausible random spread
+        bound = TraceIdRatioBased(0.5).bound
+        for span in spans:
+            ctx = span.get_span_context()
+            assert ctx.is_valid
+            assert ctx.trace_flags.sampled == ((ctx.trace_id & TraceIdRatioBased.TRACE_ID_LIMIT) < bound)
+        exported = {s.context.trace_id for s in exporter.get_finished_spans()}
+        assert exported == {s.get_span_context().trace_id for s in sampled}
+    finally:
+        tracing.disable_tracing()
+
+
+def test_a_sampled_parent_is_followed_whatever_the_ratio():
+    exporter = InMemorySpanExporter()
+    tracing.configure_tracing("island-api", "test", 0.0, exporters=[exporter])
+    try:
+        parent = tracing.propagator.extract({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+        span = tracing.start_server_span("GET", parent)
+        span.end()
+        [exported] = exporter.get_finished_spans()
+        assert exported.context.trace_id == 0x4bf92f3577b34da6a3ce929d0e0e4736
+        assert exported.parent.span_id == 0x00f067aa0ba902b7
+        assert tracing.start_server_span("GET", None).get_span_context().trace_flags.sampled is False
+        assert trace.get_current_span() is trace.INVALID_SPAN
+    finally:
+        tracing.disable_tracing()
