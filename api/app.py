@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -28,7 +28,6 @@ log = logging.getLogger("api")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the pool (without waiting: the API starts and reports not-ready while Postgres is down)."""
-    settings: Settings = app.state.settings
     await app.state.pool.open(wait=False)
     await app.state.readiness.check()
     try:

@@ -3,7 +3,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import auth, bookings, conversations, health, payments, probes, reviews, users, vehicles, webhooks, ws
+from api.routes import (
+    auth,
+    bookings,
+    conversations,
+    health,
+    payments,
+    probes,
+    reviews,
+    users,
+    vehicles,
+    webhooks,
+    ws,
+)
 
 ROUTERS: list[APIRouter] = [
     probes.router,
