@@ -69,3 +69,20 @@ async def test_redis_outage_and_recovery(make_app, factory):
             guard_for(app.state.redis).succeeded()  # skip the breaker's 2 s wait
             await c.get(url)
             assert (await c.get(url)).headers["x-cache"] == "HIT"
+
+
+async def test_a_booking_removes_the_vehicle_from_cached_date_searches(client, factory):
+    from datetime import date, timedelta
+
+    tag = f"t{uuid.uuid4().hex[:12]}"
+    vehicle = await factory.vehicle(features=[tag])
+    renter = await factory.renter()
+    start = date.today() + timedelta(days=40)
+    stay = {"start_date": start.isoformat(), "end_date": (start + timedelta(days=3)).isoformat()}
+    params = {"features": tag, **stay}
+    assert [v["id"] for v in (await client.get("/v1/vehicles", params=params)).json()["items"]] == [vehicle["id"]]
+    assert (await client.get("/v1/vehicles", params=params)).headers["x-cache"] == "HIT"
+    booked = await client.post("/v1/bookings", json={"vehicle_id": vehicle["id"], **stay}, headers=renter.headers)
+    assert booked.status_code == 201, booked.text
+    after = await client.get("/v1/vehicles", params=params)
+    assert after.headers["x-cache"] == "MISS" and after.json()["items"] == []
