@@ -1,7 +1,8 @@
 """``island-api seed``: demo data for the local stack, loaded once (a second run changes nothing).
 
 Three islands (from the schema), six hosts with 36 vehicles between them, ten renters and an admin, past
-completed bookings with reviews, and upcoming confirmed/pending bookings. Every demo account's password is
+completed bookings with reviews, and upcoming confirmed/pending bookings (the confirmed ones with a short
+renter-host conversation). Every demo account's password is
 ``DEMO_PASSWORD``. Prices come from ``api.bookings.pricing`` so the snapshots match what the API computes.
 """
 from __future__ import annotations
@@ -104,6 +105,22 @@ async def _booking(conn: Conn, vehicle: dict[str, Any], renter_id: int, start: d
     return row["id"]
 
 
+CHAT_LINES = [("renter", "Hi! Could I pick the car up around 10am?"),
+              ("host", "Of course, I'll meet you there. Look for me by the entrance."),
+              ("renter", "Perfect, thank you!")]
+
+
+async def _conversation(conn: Conn, booking_id: int, renter_id: int, host_id: int) -> None:
+    cur = await conn.execute("INSERT INTO conversations (booking_id, renter_id, host_id) VALUES (%s, %s, %s) "
+                             "RETURNING id", (booking_id, renter_id, host_id))
+    row = await cur.fetchone()
+    assert row is not None
+    for i, (who, body) in enumerate(CHAT_LINES):
+        await conn.execute("INSERT INTO messages (conversation_id, sender_id, body, created_at) "
+                           "VALUES (%s, %s, %s, now() - make_interval(mins => %s))",
+                           (row["id"], renter_id if who == "renter" else host_id, body, 60 - i * 10))
+
+
 async def _bookings_and_reviews(conn: Conn, rng: random.Random, vehicles: list[dict[str, Any]],
                                 renters: list[int]) -> tuple[int, int]:
     today, bookings, reviews = date.today(), 0, 0
@@ -125,7 +142,10 @@ async def _bookings_and_reviews(conn: Conn, rng: random.Random, vehicles: list[d
         start = today + timedelta(days=rng.randint(5, 40))
         for status in rng.sample(["confirmed", "pending", "confirmed"], k=rng.randint(1, 2)):
             nights = rng.randint(2, 9)
-            await _booking(conn, vehicle, rng.choice(renters), start, nights, status, DeliveryOption.PICKUP)
+            renter = rng.choice(renters)
+            booking_id = await _booking(conn, vehicle, renter, start, nights, status, DeliveryOption.PICKUP)
+            if status == "confirmed":
+                await _conversation(conn, booking_id, renter, vehicle["host_id"])
             bookings += 1
             start += timedelta(days=nights + rng.randint(2, 10))
     return bookings, reviews
@@ -151,7 +171,7 @@ async def seed(settings: Settings) -> dict[str, int]:
         await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY vehicle_ratings")
         await conn.commit()
         counts = {}
-        for table in ("islands", "users", "vehicles", "bookings", "reviews"):
+        for table in ("islands", "users", "vehicles", "bookings", "reviews", "conversations", "messages"):
             cur = await conn.execute(f"SELECT count(*) AS n FROM {table}")
             row = await cur.fetchone()
             counts[table] = row["n"] if row else 0

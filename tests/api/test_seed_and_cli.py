@@ -38,5 +38,6 @@ def test_migrate_then_seed_twice_is_idempotent():
             bad = conn.execute("SELECT count(*) FROM bookings WHERE total_cents <> subtotal_cents + service_fee_cents"
                                " OR service_fee_cents <> round(subtotal_cents * 0.12)").fetchone()[0]
             assert bad == 0
+            assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] > 0
             renters = conn.execute("SELECT count(*) FROM users WHERE role = 'renter'").fetchone()[0]
             assert renters >= 10
