@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
-import psycopg  # noqa: E402
+import psycopg
 
-from api.migrate import apply_migrations  # noqa: E402
-from api.seed import DEMO_PASSWORD, seed  # noqa: E402
-from api.settings import ConfigError, Settings, load_settings  # noqa: E402
+from api.migrate import apply_migrations
+from api.seed import DEMO_PASSWORD, seed
+from api.settings import ConfigError, Settings, load_settings
 
 started: list[tuple[str, subprocess.Popen]] = []
 
