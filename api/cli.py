@@ -22,7 +22,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 port=args.port or settings.api_port, workers=args.workers, proxy_headers=True,
                 access_log=False,  # the telemetry middleware writes the access log (ECS JSON)
                 ws_max_size=64 * 1024,  # chat/ping frames are far smaller (api.chat.frames); default is 16 MiB
-                lifespan="on")
+                lifespan="on",
+                # without a bound, uvicorn waits for every open chat WebSocket before it exits on SIGTERM
+                timeout_graceful_shutdown=settings.shutdown_grace_s)
     return 0
 
 

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     agent_url: str = "http://127.0.0.1:9300"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:3000"])
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    shutdown_grace_s: int = Field(15, ge=1, le=600)  # open WebSockets/requests get this long on SIGTERM
 
     cache_ttl_s: int = Field(60, ge=1)
     rate_limit_enabled: bool = True
