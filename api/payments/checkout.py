@@ -70,7 +70,8 @@ async def pay(conn: Conn, booking: dict[str, Any], actor: Actor, gateway: Stripe
         await repo.update_booking(conn, booking["id"], payment_intent_id=result.intent_id,
                                   payment_status=result.status)
         return PaymentOutcome(None, result.status, APIError(
-            402, f"payment not completed: {result.status}", code=f"payment_{result.status}"))
+            402, f"payment not completed: {result.status}", code=f"payment_{result.status}",
+            extra={"payment_intent": result.intent_id, "client_secret": result.client_secret}))
     instruments.payment("succeeded")
     transition = await apply_transition(conn, booking, BookingStatus.CONFIRMED, actor, note="paid",
                                         payment_intent_id=result.intent_id, payment_status="succeeded")

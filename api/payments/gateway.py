@@ -44,6 +44,7 @@ class ChargeResult:
     intent_id: str
     status: str  # Stripe's PaymentIntent status: succeeded, processing, requires_action, ...
     amount_cents: int
+    client_secret: str | None = None  # lets the renter's browser finish 3-D Secure with Stripe.js
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,8 @@ class StripeGateway:
                 call["outcome"] = "error"
                 raise PaymentProviderError(str(exc)) from None
             call["outcome"] = "success" if intent.status == "succeeded" else intent.status
-        return ChargeResult(intent_id=intent.id, status=intent.status, amount_cents=intent.amount)
+        return ChargeResult(intent_id=intent.id, status=intent.status, amount_cents=intent.amount,
+                            client_secret=intent.client_secret)
 
     async def refund(self, *, intent_id: str, amount_cents: int, idempotency_key: str,
                      metadata: dict[str, str]) -> RefundResult:

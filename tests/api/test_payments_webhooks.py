@@ -145,3 +145,27 @@ async def test_payment_for_a_released_booking_is_refunded_in_full(client, factor
     async with httpx.AsyncClient() as raw:
         refund = (await raw.get(f"{localstripe_url}/v1/refunds/{refunds[0][0]}", auth=("sk_test_12345", ""))).json()
     assert refund["payment_intent"] == charge.intent_id and refund["amount"] == booking["price"]["total_cents"]
+
+
+async def test_three_d_secure_card_waits_for_the_webhook(client, factory, localstripe_url, pending):
+    """A card needing 3-D Secure: 402 with the client secret, booking still pending; once the renter
+    authenticates (localstripe's stand-in for Stripe.js), the succeeded event confirms the booking."""
+    from tests.api.booking_helpers import pay
+
+    renter, booking = pending
+    card = {"number": "4000002500003155", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+    error = assert_error(await pay(client, renter, booking["id"], card), 402)
+    assert error["code"] == "payment_requires_action" and error["client_secret"].startswith(error["payment_intent"])
+    after = await status_of(client, renter, booking)
+    assert (after["status"], after["payment_status"]) == ("pending", "requires_action")
+    async with httpx.AsyncClient() as raw:
+        done = await raw.post(f"{localstripe_url}/v1/payment_intents/{error['payment_intent']}/_authenticate",
+                              params={"client_secret": error["client_secret"], "success": "true"},
+                              auth=("sk_test_12345", ""))
+        assert done.status_code == 200 and done.json()["status"] == "succeeded", done.text
+    event = intent_event(evt(), "payment_intent.succeeded", booking)
+    event["data"]["object"]["id"] = error["payment_intent"]
+    body, headers = signed(event)
+    assert (await client.post(URL, content=body, headers=headers)).json()["outcome"] == "processed"
+    after = await status_of(client, renter, booking)
+    assert (after["status"], after["payment_status"]) == ("confirmed", "succeeded")
