@@ -23,7 +23,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 access_log=False,  # the telemetry middleware writes the access log (ECS JSON)
                 ws_max_size=64 * 1024,  # chat/ping frames are far smaller (api.chat.frames); default is 16 MiB
                 lifespan="on",
-                # without a bound, uvicorn waits for every open chat WebSocket before it exits on SIGTERM
+                # a bound on how long in-flight requests and WebSockets may delay exit after SIGTERM
                 timeout_graceful_shutdown=settings.shutdown_grace_s)
     return 0
 
