@@ -6,7 +6,8 @@ the rounds of wrk per endpoint, their length, and the length of the resource mea
 1. Throughput: wrk (32 connections, 127.0.0.1) on ``/health`` against ``/constant``, a constant endpoint
    added to the same app in the same process (the first /health body, frozen, same headers: only the
    per-request work differs), in interleaved rounds; the ratio is the median of the per-round ratios
-   (target >= 0.95). ``/ok`` (2-byte text) is measured too, to show what the body size itself costs.
+   (target >= 0.95). ``/ok`` (2-byte text) is measured too, to show what the body size itself costs, and
+   the agent's CPU time per request (from /proc), which other load on a shared machine moves far less.
 2. Postgres: the agent's postgres check targets a database of its own; ``pg_stat_database.xact_commit``
    counts what reached it while wrk hammered ``/health``, against what the scheduled check runs explain
    (transactions per run, calibrated in an idle phase of the same length in the same run).
@@ -195,10 +196,15 @@ checks:
         time.sleep(ROUNDS * SECONDS * 2)  # idle phase: what the schedule alone sends to Postgres
         x1, r1 = xact_commit(dbname), check_runs(port, "postgres")
         rps: dict[str, list[float]] = {"health": [], "constant": [], "ok": []}
+        cpu_us: dict[str, list[float]] = {name: [] for name in rps}
         names = list(rps)
         for i in range(ROUNDS):
             for name in names[i % 3:] + names[:i % 3]:  # rotate the order: no endpoint always goes first
-                rps[name].append(wrk(f"http://127.0.0.1:{port}/{name}", SECONDS))
+                cpu_before = proc_usage(proc.pid)[0]
+                rate = wrk(f"http://127.0.0.1:{port}/{name}", SECONDS)
+                rps[name].append(rate)
+                # the server's own CPU per request: what throughput costs, unmoved by other load on the machine
+                cpu_us[name].append((proc_usage(proc.pid)[0] - cpu_before) / (rate * SECONDS) * 1e6)
         time.sleep(1.5)  # Postgres publishes its counters at most once a second
         x2, r2 = xact_commit(dbname), check_runs(port, "postgres")
     finally:
@@ -211,6 +217,8 @@ checks:
         "ratio": statistics.median(h / c for h, c in zip(health, constant)),
         "ratio_ok": statistics.median(h / o for h, o in zip(health, ok)),
         "pairs": [(round(h), round(c)) for h, c in zip(health, constant)],
+        "cpu_us": {name: statistics.median(values) for name, values in cpu_us.items()},
+        "cpu_ratio": statistics.median(c / h for h, c in zip(cpu_us["health"], cpu_us["constant"])),
         "requests": sum(health) * SECONDS, "xacts_load": x2 - x1, "runs_load": r2 - r1,
         "xacts_per_run_idle": per_run_idle, "xacts_per_run_load": (x2 - x1) / max(r2 - r1, 1),
     }
@@ -272,6 +280,9 @@ def main() -> None:
                   f"req/s: ratio {t['ratio']:.3f} (median of {ROUNDS} interleaved rounds of {SECONDS} s, wrk -c32; "
                   f"pairs {t['pairs']})")
             print(f"  vs /ok (2-byte text) {t['ok_rps']:.0f} req/s: ratio {t['ratio_ok']:.3f}")
+            cpu = t["cpu_us"]
+            print(f"agent CPU per request (median): /health {cpu['health']:.1f} us, /constant {cpu['constant']:.1f} us, "
+                  f"/ok {cpu['ok']:.1f} us: throughput ratio at equal CPU {t['cpu_ratio']:.3f}")
             print(f"Postgres during the load: {t['xacts_load']} transactions for {t['runs_load']:.0f} scheduled "
                   f"check runs = {t['xacts_per_run_load']:.2f}/run (idle phase: {t['xacts_per_run_idle']:.2f}/run) "
                   f"while serving ~{t['requests']:.0f} /health requests")
