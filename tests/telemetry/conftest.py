@@ -12,6 +12,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from exporters import tracing
+from exporters.logs import flush_logs
 from tests.api.conftest import (  # noqa: F401 - fixtures re-exported for this folder
     api_database,
     api_redis,
@@ -46,6 +47,7 @@ def spans(app) -> Iterator[InMemorySpanExporter]:  # noqa: F811 - depends on the
 
 def read_log(log_dir: Path) -> list[dict[str, Any]]:
     """Every JSON line of ``api.log``, parsed."""
+    flush_logs()
     path = log_dir / "api.log"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
