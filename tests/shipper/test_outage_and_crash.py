@@ -123,3 +123,31 @@ async def test_sigkill_mid_stream_then_restart_ships_every_line_once(tmp_path: P
     assert summary["acknowledged"] == total - indexed_at_kill
     assert summary["acknowledged"] + summary["duplicates"] <= total - 1
     assert summary["dead_lettered"] == 0
+
+
+async def test_sigterm_flushes_in_flight_and_checkpoints_so_a_restart_replays_nothing(tmp_path: Path, osmem) -> None:
+    total = 8_000
+    write_lines(tmp_path / "app.log", [ecs_line(i) for i in range(total)])
+    config = shipper_config(tmp_path, osmem.url, [str(tmp_path / "*.log")], checkpoint_interval_s=30)
+    config_path = tmp_path / "agent.yaml"
+    config_path.write_text(yaml.safe_dump({"shipper": json.loads(config.model_dump_json())}))
+    es = client(osmem.url)
+
+    first = _run_shipper(config_path)
+    try:
+        await _wait_until(lambda: count(es) >= 1000, 60, "the first lines indexed")
+    finally:
+        first.send_signal(signal.SIGTERM)
+        out, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err.decode()
+    stopped = json.loads(out.decode().strip().splitlines()[-1])
+    # Everything read was delivered before exiting, and the checkpoint (not written since the start:
+    # checkpoint_interval_s is 30) was written at the stop, so the restart starts exactly there.
+    assert count(es) == stopped["acknowledged"]
+
+    second = _run_shipper(config_path, "--until-caught-up")
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err.decode()
+    resumed = json.loads(out.decode().strip().splitlines()[-1])
+    assert resumed["duplicates"] == 0
+    assert stopped["acknowledged"] + resumed["acknowledged"] == total == count(es)
