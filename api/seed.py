@@ -158,14 +158,14 @@ async def seed(settings: Settings) -> dict[str, int]:
     async with await psycopg.AsyncConnection.connect(settings.database_url, row_factory=dict_row) as conn:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SEED_LOCK,))
-            cur = await conn.execute("SELECT 1 FROM users WHERE lower(email) = 'admin@islandrides.test'")
+            cur = await conn.execute("SELECT 1 FROM users WHERE lower(email) = 'admin@islandrides.bs'")
             if await cur.fetchone() is None:
-                await _user(conn, "admin@islandrides.test", "Island Rides Admin", "admin", password_hash)
-                renters = [await _user(conn, f"renter{i + 1}@islandrides.test", name, "renter", password_hash,
+                await _user(conn, "admin@islandrides.bs", "Island Rides Admin", "admin", password_hash)
+                renters = [await _user(conn, f"renter{i + 1}@islandrides.bs", name, "renter", password_hash,
                                        premium=i < 2) for i, name in enumerate(RENTERS)]
                 vehicles = []
                 for i, (name, island) in enumerate(HOSTS):
-                    host_id = await _user(conn, f"host{i + 1}@islandrides.test", name, "host", password_hash)
+                    host_id = await _user(conn, f"host{i + 1}@islandrides.bs", name, "host", password_hash)
                     vehicles += [await _vehicle(conn, rng, host_id, island) for _ in range(6)]
                 await _bookings_and_reviews(conn, rng, vehicles, renters)
         await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY vehicle_ratings")

@@ -138,7 +138,7 @@ Ready:
   localstripe  {settings.stripe_api_base}
   SMTP catcher {settings.smtp_url}   (mails are printed below)
   logs         {settings.log_dir.resolve()}
-  demo logins  renter1@islandrides.test / host1@islandrides.test / admin@islandrides.test, password {DEMO_PASSWORD}
+  demo logins  renter1@islandrides.bs / host1@islandrides.bs / admin@islandrides.bs, password {DEMO_PASSWORD}
 Ctrl-C stops everything started here.""", flush=True)
         while True:
             for name, proc in started:

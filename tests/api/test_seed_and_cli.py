@@ -41,3 +41,8 @@ def test_migrate_then_seed_twice_is_idempotent():
             assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] > 0
             renters = conn.execute("SELECT count(*) FROM users WHERE role = 'renter'").fetchone()[0]
             assert renters >= 10
+            # the demo logins `make run` prints must be accepted by the login endpoint's validation
+            from api.routes.auth import LoginIn
+            from api.seed import DEMO_PASSWORD
+            for (email,) in conn.execute("SELECT email FROM users").fetchall():
+                LoginIn(email=email, password=DEMO_PASSWORD)
