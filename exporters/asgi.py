@@ -184,7 +184,7 @@ class _Request:
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
         return carrier
 
-    def _start_span(self, carrier: dict[str, str]) -> object:
+    def _start_span(self, carrier: dict[str, str]) -> Any:
         parent = tracing.propagator.extract(carrier) if carrier else None
         span = tracing.start_server_span(self.method, parent)
         if span is None:  # tracing is off

@@ -221,7 +221,7 @@ def configure_logging(service_name: str, service_version: str, log_dir: Path | s
     _close(old_fds)
     _CHAIN[:] = ecs_chain(service_name, service_version) if ecs else plain_chain()
     structlog.configure(
-        processors=_CHAIN,
+        processors=_CHAIN,  # type: ignore[arg-type]  # our processors take plain dicts
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=SinkLoggerFactory(_SINK),
         cache_logger_on_first_use=True,
