@@ -97,6 +97,9 @@ class SinkLoggerFactory:
         return self._logger
 
 
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
 class StdlibBridge(logging.Handler):
     """A ``logging`` handler that runs records through the same processor chain (uvicorn's loggers, ...)."""
 
@@ -109,6 +112,9 @@ class StdlibBridge(logging.Handler):
         try:
             event: Any = {"event": record.getMessage(), "log.logger": record.name,
                           "log.level": record.levelname.lower()}
+            for key, value in record.__dict__.items():  # fields given with extra={...}
+                if key not in _RECORD_ATTRIBUTES:
+                    event.setdefault(key, value)
             if record.exc_info:
                 event["exc_info"] = record.exc_info
             method = record.levelname.lower()
