@@ -25,6 +25,20 @@ from exporters.logs.processors import error_type_name
 
 _metrics_on = False
 _traces_on = False
+# Label children by (metric, labels): prometheus_client's labels() validates and locks on every call, and
+# cache_lookup runs on every cached request. The label values are low-cardinality by contract; the cap
+# only guards against a caller breaking it.
+_children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = metric.labels(*labels)
+        if len(_children) < 2048:
+            _children[key] = child
+    return child
 
 
 def enable(metrics_on: bool, traces_on: bool) -> None:
@@ -36,19 +50,19 @@ def enable(metrics_on: bool, traces_on: bool) -> None:
 def cache_lookup(cache: str, hit: bool) -> None:
     """A cache-aside read: ``hit`` True when Redis had the value."""
     if _metrics_on:
-        metrics.cache_requests.labels(cache, "hit" if hit else "miss").inc()
+        _child(metrics.cache_requests, cache, "hit" if hit else "miss").inc()
 
 
 def redis_error(operation: str) -> None:
     """A Redis command failed (the API carried on without the cache / limiter)."""
     if _metrics_on:
-        metrics.redis_errors.labels(operation).inc()
+        _child(metrics.redis_errors, operation).inc()
 
 
 def rate_limited(tier: str) -> None:
     """A request was refused with 429 by the rate limiter of ``tier``."""
     if _metrics_on:
-        metrics.rate_limited_requests.labels(tier).inc()
+        _child(metrics.rate_limited_requests, tier).inc()
 
 
 @contextmanager
@@ -80,7 +94,7 @@ def outgoing_call(peer: str, operation: str) -> Iterator[dict[str, str]]:
     finally:
         outcome = result.get("outcome", "success")
         if _metrics_on:
-            metrics.outgoing_call_duration.labels(peer, operation, outcome).observe(time.perf_counter() - start)
+            _child(metrics.outgoing_call_duration, peer, operation, outcome).observe(time.perf_counter() - start)
         if span is not None:
             span.set_attribute("island.outcome", outcome)
             if outcome != "success" and "error.type" not in getattr(span, "attributes", {}):
@@ -91,7 +105,7 @@ def outgoing_call(peer: str, operation: str) -> Iterator[dict[str, str]]:
 def email_sent(outcome: str) -> None:
     """One outbox delivery attempt finished with ``outcome`` (sent | retry | failed)."""
     if _metrics_on:
-        metrics.email_sends.labels(outcome).inc()
+        _child(metrics.email_sends, outcome).inc()
 
 
 def outbox_depth(pending: int) -> None:
@@ -115,19 +129,19 @@ def websocket_closed() -> None:
 def websocket_message(direction: str) -> None:
     """A chat message went ``direction`` "in" (from a client) or "out" (to a client)."""
     if _metrics_on:
-        metrics.websocket_messages.labels(direction).inc()
+        _child(metrics.websocket_messages, direction).inc()
 
 
 def booking_transition(from_status: str, to_status: str) -> None:
     """A booking moved between statuses ("new" as ``from_status`` for a created booking)."""
     if _metrics_on:
-        metrics.booking_transitions.labels(from_status, to_status).inc()
+        _child(metrics.booking_transitions, from_status, to_status).inc()
 
 
 def payment(outcome: str) -> None:
     """A payment finished with ``outcome`` (succeeded | failed | refunded)."""
     if _metrics_on:
-        metrics.payments.labels(outcome).inc()
+        _child(metrics.payments, outcome).inc()
 
 
 def booked_revenue(cents: int) -> None:

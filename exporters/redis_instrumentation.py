@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
@@ -50,26 +49,20 @@ def _server_attributes(client: Any) -> dict[str, Any]:
     return attributes
 
 
-async def _traced(call: Callable[..., Any], operation: str, base: dict[str, Any], *args: Any,
-                  **kwargs: Any) -> Any:
-    span = None
-    if trace.get_current_span().is_recording():
-        span = tracing.get_tracer().start_span(
-            operation, kind=SpanKind.CLIENT, attributes={**base, "db.operation.name": operation})
-    start = time.perf_counter()
-    outcome = "success"
-    try:
-        return await call(*args, **kwargs)
-    except BaseException as exc:
-        outcome = "error"
-        if span is not None:
-            span.set_attribute("error.type", error_type_name(type(exc)))
-            span.set_status(Status(StatusCode.ERROR, str(exc)))
-        raise
-    finally:
-        _histogram(operation, outcome).observe(time.perf_counter() - start)
-        if span is not None:
-            span.end()
+def _start(operation: str, base: dict[str, Any]) -> Any:
+    if not trace.get_current_span().is_recording():
+        return None
+    return tracing.get_tracer().start_span(
+        operation, kind=SpanKind.CLIENT, attributes={**base, "db.operation.name": operation})
+
+
+def _finish(span: Any, operation: str, start: float, error: BaseException | None) -> None:
+    _histogram(operation, "success" if error is None else "error").observe(time.perf_counter() - start)
+    if span is not None:
+        if error is not None:
+            span.set_attribute("error.type", error_type_name(type(error)))
+            span.set_status(Status(StatusCode.ERROR, str(error)))
+        span.end()
 
 
 def instrument_redis(client: Any) -> Any:
@@ -80,9 +73,19 @@ def instrument_redis(client: Any) -> Any:
     execute_command = client.execute_command
     make_pipeline = client.pipeline
 
+    # One coroutine per command (no inner helper coroutine to await): this wraps every Redis call.
     @functools.wraps(execute_command)
     async def traced_execute_command(*args: Any, **options: Any) -> Any:
-        return await _traced(execute_command, _command_name(args), base, *args, **options)
+        operation = _command_name(args)
+        span = _start(operation, base)
+        start = time.perf_counter()
+        try:
+            result = await execute_command(*args, **options)
+        except BaseException as exc:
+            _finish(span, operation, start, exc)
+            raise
+        _finish(span, operation, start, None)
+        return result
 
     @functools.wraps(make_pipeline)
     def traced_pipeline(*args: Any, **kwargs: Any) -> Any:
@@ -90,7 +93,15 @@ def instrument_redis(client: Any) -> Any:
         execute = pipe.execute
 
         async def traced_execute(*eargs: Any, **ekwargs: Any) -> Any:
-            return await _traced(execute, "PIPELINE", base, *eargs, **ekwargs)
+            span = _start("PIPELINE", base)
+            start = time.perf_counter()
+            try:
+                result = await execute(*eargs, **ekwargs)
+            except BaseException as exc:
+                _finish(span, "PIPELINE", start, exc)
+                raise
+            _finish(span, "PIPELINE", start, None)
+            return result
 
         pipe.execute = traced_execute
         return pipe
