@@ -133,12 +133,45 @@ def run_shipper(url: str, log_dir: Path, state_dir: Path) -> tuple[float, float,
     proc = subprocess.Popen([sys.executable, "-m", "agent.shipper", "--config", str(config_path),
                              "--until-caught-up"], stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
     assert proc.stdout is not None
+    peak = PeakRss(proc.pid)
     out = proc.stdout.read()
+    peak.stop()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.returncode == 0, out
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, json.loads(out.splitlines()[-1])
+    return wall, usage.ru_utime + usage.ru_stime, peak.bytes, json.loads(out.splitlines()[-1])
+
+
+class PeakRss(threading.Thread):
+    """Follows a process's ``VmHWM`` (peak RSS since its exec) until stopped.
+
+    Not rusage's ``ru_maxrss``: for a child that one includes the pages it shared with this (large)
+    process between fork and exec.
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.bytes, self._done = pid, 0, threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self._done.wait(0.05):
+            self._sample()
+
+    def _sample(self) -> None:
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        self.bytes = max(self.bytes, int(line.split()[1]) * 1024)
+        except OSError:
+            pass
+
+    def stop(self) -> None:
+        self._sample()  # stdout closed: the process is exiting, its peak is behind it
+        self._done.set()
+        self.join()
 
 
 def main() -> None:
