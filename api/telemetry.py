@@ -59,7 +59,7 @@ def install(app: Any, settings: Any) -> None:
     instruments.enable(config.metrics, config.traces)
     if config.traces:
         tracing.configure_tracing(settings.service_name, service_version(), config.sampler_ratio,
-                                  otlp_endpoint=config.otlp_endpoint)
+                                  otlp_endpoint=config.otlp_endpoint, otlp_protocol=config.otlp_protocol)
     else:
         tracing.disable_tracing()
     if not config.enabled:

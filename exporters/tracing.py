@@ -56,12 +56,14 @@ _ids = _PresetIdGenerator()
 
 def configure_tracing(service_name: str, service_version: str, sampler_ratio: float,
                       otlp_endpoint: str | None = None,
+                      otlp_protocol: str = "http/json",
                       exporters: Sequence[SpanExporter] = (),
                       processors: Sequence[SpanProcessor] = ()) -> TracerProvider:
     """Install a TracerProvider sampling ParentBased(TraceIdRatioBased(``sampler_ratio``)).
 
-    With ``otlp_endpoint`` set, spans go to an OTLP/HTTP exporter (which reads the standard
-    ``OTEL_EXPORTER_OTLP_*`` variables) through a BatchSpanProcessor; each of ``exporters`` gets a
+    With ``otlp_endpoint`` set, spans go to an OTLP/HTTP exporter for ``otlp_protocol`` (``http/json``:
+    exporters.otlp_json; ``http/protobuf``: the SDK's), which reads the standard ``OTEL_EXPORTER_OTLP_*``
+    variables, through a BatchSpanProcessor; each of ``exporters`` gets a
     SimpleSpanProcessor (tests pass an InMemorySpanExporter).
     """
     global _provider, _tracer, _ratio_bound
@@ -72,9 +74,9 @@ def configure_tracing(service_name: str, service_version: str, sampler_ratio: fl
     )
     _ratio_bound = root_sampler.bound
     if otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from exporters.otlp_json import make_otlp_exporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(BatchSpanProcessor(make_otlp_exporter(otlp_protocol)))
     for exporter in exporters:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     for processor in processors:
