@@ -9,7 +9,8 @@ load; wrk runs on core 1. A round loads every (endpoint, mode) pair once, in an 
 and each ratio is the median over rounds of rps(mode) / rps(off) measured in the same round.
 Endpoints: ``/livez`` (trivial: the benchmark un-excludes it so that it is instrumented), a vehicle
 detail (Redis cache hit) and a search whose ``price_max`` a wrk Lua script randomises (a cache miss and a
-SQL query each time). Modes: full telemetry at 10% sampling, metrics only, full at 100% sampling, and for
+SQL query each time). Modes: full telemetry at 10% sampling, metrics only, full at 100% sampling (OTLP/HTTP
+JSON, the default, and the SDK's OTLP/HTTP protobuf exporter for comparison), and for
 comparison opentelemetry-instrumentation-fastapi's FastAPIInstrumentor at 100% and 10% (with the API's
 own telemetry off). Every traced mode exports over OTLP/HTTP to a sink in this process, as production
 would. Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
@@ -52,6 +53,8 @@ MODES: dict[str, dict[str, str]] = {
     "full (10%)": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
     "metrics only": {"ISLAND_TELEMETRY": "metrics"},
     "full, traces 100%": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0"},
+    "full, 100%, OTLP protobuf": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0",
+                                  "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
     "FastAPIInstrumentor 100%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "1.0"},
     "FastAPIInstrumentor 10%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "0.1"},
 }
