@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -111,6 +112,15 @@ def main() -> int:
         start("smtp catcher", [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging",
                                "-l", f"{smtp.hostname}:{smtp.port or 8025}"], smtp.hostname or "127.0.0.1",
               smtp.port or 8025)
+        # osmem-server stands in for Elasticsearch in dev: the agent's shipper sends the log files there
+        # (in memory only: every start is an empty store, so the shipper's checkpoints are cleared below and
+        # the log files are shipped again from their start)
+        from osmem_server import resolve_binary
+
+        es = urlparse(os.environ.get("ELASTICSEARCH_URL", "http://127.0.0.1:9200"))
+        start("elasticsearch (osmem-server)", [resolve_binary(), "-addr", f"{es.hostname}:{es.port or 9200}",
+                                               "-no-stdin-watch", "-parent-pid", str(os.getpid()), "-no-ja"],
+              es.hostname or "127.0.0.1", es.port or 9200)
         start("api", [str(BIN / "island-api"), "serve"], settings.api_host, settings.api_port)
         # localstripe signs payment events with STRIPE_WEBHOOK_SECRET and posts them to the API's webhook
         import httpx
@@ -120,6 +130,8 @@ def main() -> int:
             "secret": settings.stripe_webhook_secret}).raise_for_status()
 
         # --- agent: the health/log-shipping sidecar, with agent/default.yaml, pointed at what was started above
+        shipper_state = settings.log_dir.parent / "shipper"
+        shutil.rmtree(shipper_state, ignore_errors=True)
         agent = urlparse(settings.agent_url)
         start("agent", [str(BIN / "island-agent"), "run", "--config", str(ROOT / "agent" / "default.yaml")],
               agent.hostname or "127.0.0.1", agent.port or 9300,
@@ -128,7 +140,8 @@ def main() -> int:
                    "API_URL": f"http://{settings.api_host}:{settings.api_port}",
                    "API_WS_URL": f"ws://{settings.api_host}:{settings.api_port}",
                    "STRIPE_API_BASE": settings.stripe_api_base, "SMTP_URL": settings.smtp_url,
-                   "LOG_DIR": str(settings.log_dir)})
+                   "LOG_DIR": str(settings.log_dir), "ELASTICSEARCH_URL": es.geturl(),
+                   "SHIPPER_STATE_DIR": str(shipper_state)})
 
         api = f"http://{settings.api_host}:{settings.api_port}"
         print(f"""
@@ -137,6 +150,7 @@ Ready:
   agent        {settings.agent_url}/status   (/health /livez /readyz /metrics)
   localstripe  {settings.stripe_api_base}
   SMTP catcher {settings.smtp_url}   (mails are printed below)
+  Elasticsearch {es.geturl()}   (osmem-server; the agent ships {settings.log_dir.resolve()}/*.log there)
   logs         {settings.log_dir.resolve()}
   demo logins  renter1@islandrides.bs / host1@islandrides.bs / admin@islandrides.bs, password {DEMO_PASSWORD}
 Ctrl-C stops everything started here.""", flush=True)
