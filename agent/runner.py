@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 import time
 
 from agent.config import CheckSpec
+from checks import scrub
 from checks.base import CheckResult, Deadline, DeadlineExceeded, Status
 
 # Grace after the check's own deadline before the agent cancels it: enough for a check to notice the deadline
 # and build its own (more precise) result, small enough to keep "fails within timeout + 0.3 s".
 HARD_STOP_GRACE_S = 0.1
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@", re.IGNORECASE)
-
-
-def _scrub(text: str) -> str:
-    try:
-        from checks import scrub  # the checks package's scrubber, when present
-    except ImportError:
-        return _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text)
-    return scrub(text)
 
 
 async def run_check(spec: CheckSpec) -> CheckResult:
@@ -40,7 +31,7 @@ async def run_check(spec: CheckSpec) -> CheckResult:
         step = f" during {exc.step}" if isinstance(exc, DeadlineExceeded) else ""
         return CheckResult(Status.FAIL, f"timed out after {timeout:g} s{step}", duration_s=time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 -- a bug in a check must not stop the agent: it is that check's failure
-        message = _scrub(f"{type(exc).__name__}: {exc}")
+        message = scrub(f"{type(exc).__name__}: {exc}")
         return CheckResult(Status.FAIL, f"check raised {message}", duration_s=time.monotonic() - started)
     if not result.duration_s:
         result = dataclasses.replace(result, duration_s=time.monotonic() - started)
