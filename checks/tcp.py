@@ -11,9 +11,9 @@ import re
 import time
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from checks.base import CheckResult, Deadline, DeadlineExceeded, Status
+from checks.base import CheckResult, Deadline, DeadlineExceeded, RegexPattern, Status
 from checks.certificates import TlsClientOptions, client_context, peer_not_after
 from checks.guard import guarded
 from checks.targets import host_port
@@ -27,18 +27,8 @@ class TcpOptions(TlsClientOptions):
         default=None, description="SNI and verified name (default: the target host)"
     )
     send: str | None = Field(default=None, description="text sent after connecting (\\n is not added)")
-    expect: str | None = Field(default=None, description="regex the server's reply must match")
+    expect: RegexPattern | None = Field(default=None, description="regex the server's reply must match")
     max_read_bytes: int = Field(default=65536, gt=0, description="give up matching after this much data")
-
-    @field_validator("expect")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
 
 
 Options = TcpOptions  # the name every check module exposes

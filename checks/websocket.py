@@ -16,10 +16,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import websockets
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from websockets.asyncio.client import ClientConnection, connect
 
-from checks.base import CheckResult, Deadline, Status
+from checks.base import CheckResult, Deadline, RegexPattern, Status
 from checks.certificates import TlsClientOptions, client_context, peer_not_after
 from checks.guard import TargetError, guarded
 
@@ -35,17 +35,8 @@ class WebSocketOptions(TlsClientOptions):
     query_param: str = Field(default="token", description="name of the query parameter carrying query_token")
     headers: dict[str, str] = Field(default_factory=dict, description="extra handshake headers")
     send: str | None = Field(default=None, description="text message to send instead of a ping")
-    expect: str = Field(default="", description="regex the reply to ``send`` must match")
+    expect: RegexPattern = Field(default="", description="regex the reply to ``send`` must match")
     max_messages: int = Field(default=10, ge=1, description="replies read while looking for a match")
-
-    @field_validator("expect")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
 
 
 Options = WebSocketOptions  # the name every check module exposes
