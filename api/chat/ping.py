@@ -17,14 +17,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.chat import frames
 from api.chat.rate import TokenBucket
+from api.log_fields import error_fields
 from exporters import instruments
 
 log = structlog.get_logger("api.chat")
 
-
-def _error_fields(exc: BaseException) -> dict[str, str]:
-    """ECS error fields for a log line (the renderer nests dotted names)."""
-    return {"error.type": type(exc).__name__, "error.message": str(exc)}
 
 MAX_PING_CHARS = 1_024
 ECHO_TIMEOUT_S = 5.0
@@ -65,7 +62,7 @@ async def serve_ping(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     except Exception as exc:  # noqa: BLE001 - Redis down or too slow: the probe must see a failure
-        log.warning("ping socket failed", **_error_fields(exc))
+        log.warning("ping socket failed", **error_fields(exc))
         with contextlib.suppress(Exception):
             await ws.close(1011, "redis round trip failed")
     finally:

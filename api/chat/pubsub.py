@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 import redis.asyncio as redis
 import structlog
 
+from api.log_fields import error_fields
+
 log = structlog.get_logger("api.chat")
 
-
-def _error_fields(exc: BaseException) -> dict[str, str]:
-    """ECS error fields for a log line (the renderer nests dotted names)."""
-    return {"error.type": type(exc).__name__, "error.message": str(exc)}
 
 LISTENER_QUEUE_SIZE = 256
 SUBSCRIBE_TIMEOUT_S = 5.0
@@ -154,6 +152,6 @@ class Fanout:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis down or connection reset: back off and reconnect
-                log.warning("chat fan-out lost its Redis connection", **_error_fields(exc), retry_in_s=backoff)
+                log.warning("chat fan-out lost its Redis connection", **error_fields(exc), retry_in_s=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

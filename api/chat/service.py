@@ -10,13 +10,9 @@ from api.chat import repository
 from api.chat.frames import message_frame
 from api.chat.pubsub import Fanout
 from api.errors import APIError, not_found
+from api.log_fields import error_fields
 
 log = structlog.get_logger("api.chat")
-
-
-def _error_fields(exc: BaseException) -> dict[str, str]:
-    """ECS error fields for a log line (the renderer nests dotted names)."""
-    return {"error.type": type(exc).__name__, "error.message": str(exc)}
 
 
 def conversation_channel(fanout: Fanout, conversation_id: int) -> str:
@@ -63,5 +59,5 @@ async def post_message(conn: AsyncConnection[Any], fanout: Fanout, conversation_
         await fanout.publish(conversation_channel(fanout, conversation_id), message_frame(outgoing))
     except Exception as exc:  # noqa: BLE001 - the stored message stands; live delivery is best effort
         log.warning("chat message stored but not fanned out", conversation_id=conversation_id,
-                    **_error_fields(exc))
+                    **error_fields(exc))
     return message

@@ -24,14 +24,11 @@ from api.auth.tokens import InvalidToken, Principal, decode_access_token
 from api.chat import frames, service
 from api.chat.pubsub import Listener
 from api.chat.rate import TokenBucket
+from api.log_fields import error_fields
 from exporters import instruments
 
 log = structlog.get_logger("api.chat")
 
-
-def _error_fields(exc: BaseException) -> dict[str, str]:
-    """ECS error fields for a log line (the renderer nests dotted names)."""
-    return {"error.type": type(exc).__name__, "error.message": str(exc)}
 
 # After this many refused frames in a row for exceeding the rate, the client is cut off (1008).
 MAX_RATE_STRIKES = 50
@@ -140,7 +137,7 @@ class ConversationSession:
                                            self.user.user_id, frame.body, frame.client_id)
         except Exception as exc:  # noqa: BLE001 - the database is unavailable: tell the client, keep the socket
             log.warning("chat message could not be stored", conversation_id=self.conversation_id,
-                        **_error_fields(exc))
+                        **error_fields(exc))
             await self.send(frames.error_frame("unavailable", "message not stored, retry later"))
 
 
@@ -164,7 +161,7 @@ async def serve_conversation(ws: WebSocket, conversation_id: int) -> None:
         except WebSocketDisconnect:
             pass
         except Exception as exc:  # noqa: BLE001 - Redis down while joining: close cleanly, not a 500 trace
-            log.warning("chat socket failed", conversation_id=conversation_id, **_error_fields(exc))
+            log.warning("chat socket failed", conversation_id=conversation_id, **error_fields(exc))
             with contextlib.suppress(Exception):
                 await ws.close(1011, "service unavailable")
     finally:
@@ -181,6 +178,6 @@ async def _authorise(ws: WebSocket, conversation_id: int, user_id: int) -> int |
     except service.NotParticipant:
         return 4403
     except Exception as exc:  # noqa: BLE001 - database down
-        log.warning("chat socket could not check the conversation", **_error_fields(exc))
+        log.warning("chat socket could not check the conversation", **error_fields(exc))
         return 1011
     return None

@@ -21,14 +21,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.email import outbox
 from api.email.smtp import build_message
+from api.log_fields import error_fields
 from exporters import instruments
 
 log = structlog.get_logger("api.email")
-
-
-def _error_fields(exc: BaseException) -> dict[str, str]:
-    """ECS error fields for a log line (the renderer nests dotted names)."""
-    return {"error.type": type(exc).__name__, "error.message": str(exc)}
 
 
 class Sender(Protocol):
@@ -99,7 +95,7 @@ class OutboxWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database may be down: log, wait, try again
-                log.warning("email outbox pass failed", **_error_fields(exc))
+                log.warning("email outbox pass failed", **error_fields(exc))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.config.poll_interval_s):
                     await self._wake.wait()

@@ -18,12 +18,10 @@ import structlog
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
+from api.log_fields import error_fields
+
 log = structlog.get_logger("api.reviews")
 
-
-def _error_fields(exc: BaseException) -> dict[str, str]:
-    """ECS error fields for a log line (the renderer nests dotted names)."""
-    return {"error.type": type(exc).__name__, "error.message": str(exc)}
 
 # pg_try_advisory_xact_lock key: an arbitrary constant owned by this module ("RATE" in ASCII).
 ADVISORY_LOCK_KEY = 0x52415445
@@ -84,7 +82,7 @@ class RatingsRefresher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - database down: keep the pending set and try on the next wake
-                log.warning("vehicle_ratings refresh failed", **_error_fields(exc))
+                log.warning("vehicle_ratings refresh failed", **error_fields(exc))
                 self._wake.set()
 
     async def refresh_now(self) -> bool:
@@ -104,4 +102,4 @@ class RatingsRefresher:
                 await self.invalidate(vehicle_id)
             except Exception as exc:  # noqa: BLE001 - a cache outage must not stop the refresher
                 log.warning("cache invalidation after ratings refresh failed", vehicle_id=vehicle_id,
-                            **_error_fields(exc))
+                            **error_fields(exc))
