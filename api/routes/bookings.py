@@ -7,7 +7,8 @@ booking ids cannot be probed. A transition the status machine does not allow ans
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
@@ -26,6 +27,7 @@ from api.bookings.schemas import (
     StayIn,
     booking_out,
 )
+from api.bookings.service import Actor, Transition
 from api.bookings.states import BookingStatus
 from api.db import DbConn
 from api.errors import ErrorEnvelope, field_error
@@ -45,6 +47,19 @@ async def _answer(conn: DbConn, booking_id: int) -> dict:
     row = await repo.get_booking(conn, booking_id)
     assert row is not None  # it was just read under lock by this request
     return booking_out(row)
+
+
+Act = Callable[[dict[str, Any], Actor], Awaitable[Transition]]
+
+
+async def _transition(conn: DbConn, request: Request, booking_id: int, user: Principal, act: Act) -> dict:
+    """Lock the booking, run ``act`` on it in one transaction, then (committed) announce it and answer."""
+    with domain_errors():
+        async with conn.transaction():
+            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
+            transition = await act(booking, actor)
+    await after_commit(request, transition)
+    return await _answer(conn, booking_id)
 
 
 @router.post("/quote", response_model=QuoteOut)
@@ -120,12 +135,9 @@ async def cancel(booking_id: BookingId, user: CurrentUser, conn: DbConn, request
                  body: ReasonIn | None = None) -> dict:
     """Cancel (renter or host). A paid booking is refunded: host 100 %; renter 100 % at least 24 h
     before the pick-up, 50 % within 24 h, 0 after it."""
-    with domain_errors():
-        async with conn.transaction():
-            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
-            transition = await actions.cancel(conn, booking, actor, gateway, reason=body.reason if body else None)
-    await after_commit(request, transition)
-    return await _answer(conn, booking_id)
+    reason = body.reason if body else None
+    return await _transition(conn, request, booking_id, user,
+                             lambda booking, actor: actions.cancel(conn, booking, actor, gateway, reason=reason))
 
 
 @router.post("/{booking_id}/approve", response_model=BookingOut)
@@ -142,31 +154,20 @@ async def approve(booking_id: BookingId, user: CurrentUser, conn: DbConn) -> dic
 async def decline(booking_id: BookingId, user: CurrentUser, conn: DbConn, request: Request,
                   body: ReasonIn | None = None) -> dict:
     """The host refuses a pending booking; the dates become free again."""
-    with domain_errors():
-        async with conn.transaction():
-            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
-            transition = await actions.decline(conn, booking, actor, body.reason if body else None)
-    await after_commit(request, transition)
-    return await _answer(conn, booking_id)
+    reason = body.reason if body else None
+    return await _transition(conn, request, booking_id, user,
+                             lambda booking, actor: actions.decline(conn, booking, actor, reason))
 
 
 @router.post("/{booking_id}/check-in", response_model=BookingOut)
 async def check_in(booking_id: BookingId, user: CurrentUser, conn: DbConn, request: Request) -> dict:
     """The host hands the car over (confirmed → active), from the start date on."""
-    with domain_errors():
-        async with conn.transaction():
-            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
-            transition = await actions.check_in(conn, booking, actor)
-    await after_commit(request, transition)
-    return await _answer(conn, booking_id)
+    return await _transition(conn, request, booking_id, user,
+                             lambda booking, actor: actions.check_in(conn, booking, actor))
 
 
 @router.post("/{booking_id}/check-out", response_model=BookingOut)
 async def check_out(booking_id: BookingId, user: CurrentUser, conn: DbConn, request: Request) -> dict:
     """The host takes the car back (active → completed)."""
-    with domain_errors():
-        async with conn.transaction():
-            booking, actor = await locked_for(conn, booking_id, user.user_id, user.role)
-            transition = await actions.check_out(conn, booking, actor)
-    await after_commit(request, transition)
-    return await _answer(conn, booking_id)
+    return await _transition(conn, request, booking_id, user,
+                             lambda booking, actor: actions.check_out(conn, booking, actor))
