@@ -7,6 +7,8 @@ duration and outcome are measured. In dev and tests ``STRIPE_API_BASE`` points a
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +64,23 @@ def _declined(error: stripe.CardError) -> PaymentDeclined:
                            intent_id=intent_id, charge_id=body.get("charge"))
 
 
+@contextlib.contextmanager
+def _customer_errors(call: dict[str, str], refused: str) -> Iterator[None]:
+    """Stripe's errors as ours, with the call's outcome: a card refusal (402), an invalid request naming
+    ``refused`` when Stripe gives no message for the customer (422), anything else the provider's (502)."""
+    try:
+        yield
+    except stripe.CardError as exc:
+        call["outcome"] = "declined"
+        raise _declined(exc) from None
+    except stripe.InvalidRequestError as exc:
+        call["outcome"] = "invalid"
+        raise InvalidPaymentMethod(exc.user_message or refused) from None
+    except stripe.StripeError as exc:
+        call["outcome"] = "error"
+        raise PaymentProviderError(str(exc)) from None
+
+
 class StripeGateway:
     """Charges, refunds and card tokenisation against the Stripe API at ``api_base``."""
 
@@ -80,19 +99,10 @@ class StripeGateway:
     async def create_card_payment_method(self, card: dict[str, Any]) -> str:
         """Tokenise raw test-card details into a PaymentMethod id (dev/test convenience; production
         clients send a PaymentMethod id created by Stripe.js, so card numbers never reach the API)."""
-        with instruments.outgoing_call("stripe", "payment_method.create") as call:
-            try:
-                params = PaymentMethodCreateParams(type="card", card=card)  # type: ignore[typeddict-item]
-                pm = await self._client.v1.payment_methods.create_async(params)
-            except stripe.CardError as exc:
-                call["outcome"] = "declined"
-                raise _declined(exc) from None
-            except stripe.InvalidRequestError as exc:
-                call["outcome"] = "invalid"
-                raise InvalidPaymentMethod(exc.user_message or "the card details were refused") from None
-            except stripe.StripeError as exc:
-                call["outcome"] = "error"
-                raise PaymentProviderError(str(exc)) from None
+        with (instruments.outgoing_call("stripe", "payment_method.create") as call,
+              _customer_errors(call, "the card details were refused")):
+            params = PaymentMethodCreateParams(type="card", card=card)  # type: ignore[typeddict-item]
+            pm = await self._client.v1.payment_methods.create_async(params)
         return pm.id
 
     async def charge(self, *, amount_cents: int, payment_method: str, idempotency_key: str,
@@ -101,18 +111,9 @@ class StripeGateway:
         params = PaymentIntentCreateParams(amount=amount_cents, currency=self.currency,
                                            payment_method=payment_method, confirm=True, metadata=metadata)
         with instruments.outgoing_call("stripe", "payment_intent.create") as call:
-            try:
+            with _customer_errors(call, "the payment method was refused"):
                 intent = await self._client.v1.payment_intents.create_async(
                     params, {"idempotency_key": idempotency_key})
-            except stripe.CardError as exc:
-                call["outcome"] = "declined"
-                raise _declined(exc) from None
-            except stripe.InvalidRequestError as exc:
-                call["outcome"] = "invalid"
-                raise InvalidPaymentMethod(exc.user_message or "the payment method was refused") from None
-            except stripe.StripeError as exc:
-                call["outcome"] = "error"
-                raise PaymentProviderError(str(exc)) from None
             call["outcome"] = "success" if intent.status == "succeeded" else intent.status
         return ChargeResult(intent_id=intent.id, status=intent.status, amount_cents=intent.amount,
                             client_secret=intent.client_secret)
