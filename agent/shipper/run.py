@@ -72,10 +72,7 @@ async def ship_until_caught_up(config: ShipperConfig) -> int:
     shipper = Shipper(config)
     try:
         await shipper.run_until_caught_up()
-    except CheckpointError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except RuntimeError as exc:
+    except (CheckpointError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps({"caught_up": True, **shipper.stats.as_dict()}), flush=True)
