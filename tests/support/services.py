@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -252,14 +254,14 @@ class SmtpCatcher:
 
     port: int
     messages: list = field(default_factory=list)
-    tls_context: object | None = None  # an ssl.SSLContext enables STARTTLS
-    _controller: object | None = field(default=None, repr=False)
+    tls_context: ssl.SSLContext | None = None  # enables STARTTLS
+    _controller: Any = field(default=None, repr=False)  # aiosmtpd.controller.Controller, imported lazily
 
     def start(self) -> None:
         from aiosmtpd.controller import Controller
 
-        kwargs = {"tls_context": self.tls_context} if self.tls_context is not None else {}
-        self._controller = Controller(_Collecting(self.messages), hostname="127.0.0.1", port=self.port, **kwargs)
+        self._controller = Controller(_Collecting(self.messages), hostname="127.0.0.1", port=self.port,
+                                      tls_context=self.tls_context)
         self._controller.start()
 
     def stop(self) -> None:
@@ -273,7 +275,7 @@ class SmtpCatcher:
 
 
 @contextlib.contextmanager
-def smtp_catcher(port: int | None = None, tls_context: object | None = None) -> Iterator[SmtpCatcher]:
+def smtp_catcher(port: int | None = None, tls_context: ssl.SSLContext | None = None) -> Iterator[SmtpCatcher]:
     catcher = SmtpCatcher(port=port or free_port(), tls_context=tls_context)
     catcher.start()
     try:
