@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.support.services import SHARED_POSTGRES_DSN, free_port, temp_database, wait_for_port
+from tests.support.services import SHARED_POSTGRES_DSN, free_port, temp_database, terminate, wait_for_port
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
@@ -95,14 +95,6 @@ def start_agent(config: Path, port: int) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, timeout=60, proc=proc)
     return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 async def handler_ratio(config: Path, calls: int = 20_000, blocks: int = 10) -> tuple[float, float, float]:
@@ -208,7 +200,7 @@ checks:
         time.sleep(1.5)  # Postgres publishes its counters at most once a second
         x2, r2 = xact_commit(dbname), check_runs(port, "postgres")
     finally:
-        stop(proc)
+        terminate(proc)
     per_run_idle = (x1 - x0) / max(r1 - r0, 1)
     health, constant, ok = rps["health"], rps["constant"], rps["ok"]
     return {
@@ -258,7 +250,7 @@ def resources(work: Path, dsn: str) -> dict[int, dict[str, float]]:
         end = {n: proc_usage(p.pid) for n, p in procs.items()}
     finally:
         for p in procs.values():
-            stop(p)
+            terminate(p)
     return {n: {"cpu_pct": 100 * (end[n][0] - start[n][0]) / elapsed, "rss_mb": peak[n] / 2**20} for n in procs}
 
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 from api.migrate import apply_migrations
 from api.settings import load_settings
 from tests.api.support import Factory, settings_env
-from tests.support.services import free_port, redis_server, redis_url, temp_database, wait_for_port
+from tests.support.services import free_port, redis_server, redis_url, temp_database, terminate, wait_for_port
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
@@ -144,12 +144,7 @@ def api_server(env: dict[str, str], log_dir: Path) -> Iterator[Server]:
             wait_for_port(port, timeout=60, proc=proc)
             yield Server(f"http://127.0.0.1:{port}", proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            terminate(proc)
 
 
 def wrk(server: Server, path: str, script: Path | None = None) -> Measure:

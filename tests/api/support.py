@@ -17,7 +17,7 @@ import httpx
 import psycopg
 
 from api.settings import Settings
-from tests.support.services import free_port, wait_for_port
+from tests.support.services import free_port, terminate, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PASSWORD = "correct-horse-battery"
@@ -144,11 +144,6 @@ def live_api_process(env: dict[str, str], workers: int = 1) -> Iterator[LiveApi]
         wait_for_port(port, timeout=30, proc=proc)
         yield LiveApi(port, proc, Path(log.name))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
         log.close()
         os.unlink(log.name)

@@ -55,7 +55,8 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0, pro
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
-def _terminate(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+def terminate(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM, wait up to ``timeout`` s, then SIGKILL; always reaps the process."""
     if proc.poll() is not None:
         return
     proc.terminate()
@@ -166,7 +167,7 @@ class ManagedProcess:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _terminate(self.proc)
+            terminate(self.proc)
             self.proc = None
 
     def pause(self) -> None:
