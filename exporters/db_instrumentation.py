@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -98,29 +99,19 @@ class InstrumentedAsyncCursor(psycopg.AsyncCursor):  # type: ignore[type-arg]
     """An AsyncCursor that times each statement and opens a client span under a sampled parent."""
 
     async def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        summary = summary_of(query, self)
-        span = _start_span(summary, self.connection) if trace.get_current_span().is_recording() else None
-        start = time.perf_counter()
-        outcome = "success"
-        try:
-            return await super().execute(query, params, **kwargs)
-        except BaseException as exc:
-            outcome = "error"
-            if span is not None:
-                _fail(span, exc)
-            raise
-        finally:
-            summary.histogram(outcome).observe(time.perf_counter() - start)
-            if span is not None:
-                span.end()
+        return await self._measured(query, super().execute, query, params, **kwargs)
 
     async def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
+        await self._measured(query, super().executemany, query, params_seq, **kwargs)
+
+    async def _measured(self, query: Any, run: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        """Await ``run(*args, **kwargs)`` (the cursor's own execute/executemany), timed and traced as ``query``."""
         summary = summary_of(query, self)
         span = _start_span(summary, self.connection) if trace.get_current_span().is_recording() else None
         start = time.perf_counter()
         outcome = "success"
         try:
-            await super().executemany(query, params_seq, **kwargs)
+            return await run(*args, **kwargs)
         except BaseException as exc:
             outcome = "error"
             if span is not None:
