@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as redis
 import structlog
 
+from api.background import cancel_and_wait
 from api.log_fields import error_fields
 
 log = structlog.get_logger("api.chat")
@@ -80,11 +81,8 @@ class Fanout:
         self._reader = asyncio.create_task(self._read_forever(), name="chat-fanout-reader")
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        await cancel_and_wait(self._reader)
+        self._reader = None
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()
 

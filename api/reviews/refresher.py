@@ -18,6 +18,7 @@ import structlog
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
+from api.background import cancel_and_wait
 from api.log_fields import error_fields
 
 log = structlog.get_logger("api.reviews")
@@ -64,11 +65,8 @@ class RatingsRefresher:
         self._task = asyncio.create_task(self._run(), name="vehicle-ratings-refresher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:
