@@ -3,6 +3,7 @@ mode against telemetry off, interleaved in one run.
 
     make bench BENCH=telemetry            # or: .venv/bin/python -m benchmarks.telemetry
     BENCH_ROUNDS=3 BENCH_SECONDS=4 BENCH_CONNECTIONS=16 ...   (defaults)
+    BENCH_MODES="full (10%);metrics only"                     (a subset of the modes below; default all)
 
 One API server per mode runs at once, every one on core 0 (``taskset -c 0``), all idle but the one under
 load; wrk runs on core 1. A round loads every (endpoint, mode) pair once, in an order rotated per round,
@@ -58,6 +59,17 @@ MODES: dict[str, dict[str, str]] = {
     "FastAPIInstrumentor 100%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "1.0"},
     "FastAPIInstrumentor 10%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "0.1"},
 }
+
+
+def select_modes() -> None:
+    """BENCH_MODES="full (10%);metrics only" keeps some modes (";" between them: names hold commas; off
+    stays, as the baseline)."""
+    global MODES
+    if os.environ.get("BENCH_MODES"):
+        keep = {"off", *(m.strip() for m in os.environ["BENCH_MODES"].split(";"))}
+        if unknown := keep - set(MODES):
+            sys.exit(f"BENCH_MODES: unknown mode(s) {sorted(unknown)}; known: {list(MODES)}")
+        MODES = {mode: env for mode, env in MODES.items() if mode in keep}
 TARGETS = {("full (10%)", "trivial"): 0.75, ("full (10%)", "vehicle detail (hit)"): 0.90,
            ("full (10%)", "search (miss)"): 0.90, ("metrics only", "*"): 0.93, ("full, traces 100%", "*"): 0.50}
 SEARCH_LUA = """
@@ -235,6 +247,7 @@ def report(results: Results) -> None:
 def main() -> None:
     # SIGTERM runs the clean-up (servers, redis-server, temp database) like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    select_modes()
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"benchmarks.telemetry: {tool} is not installed (make system-deps)")
