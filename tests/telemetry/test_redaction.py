@@ -46,6 +46,8 @@ async def test_no_planted_secret_reaches_the_log_file(client, factory, log_dir):
     await client.post("/v1/auth/login", json={"email": user.email, "password": SECRETS["password"]},
                       headers={"Authorization": SECRETS["authorization"], "Cookie": SECRETS["cookie"]})
     await client.get(f"/v1/vehicles?q={SECRETS['card']}", headers=user.headers)
+    for _ in range(2):  # the second time through the access line's memo of redacted paths/User-Agents
+        await client.get(f"/v1/cards/{SECRETS['card']}", headers={"User-Agent": f"planted-agent {JWT}"})
 
     lines = read_log(log_dir)
     text = (log_dir / "api.log").read_text()
@@ -56,5 +58,7 @@ async def test_no_planted_secret_reaches_the_log_file(client, factory, log_dir):
     assert "[REDACTED]" in text and "[REDACTED-PAN]" in text
     # ...and kept what is not secret, so the lines stay useful.
     assert "db.internal:5432/island" in text and "a@example.com" in text
+    agents = [line["user_agent"]["original"] for line in lines if line.get("url", {}).get("path", "").startswith("/v1/cards/")]
+    assert agents == ["planted-agent [REDACTED]"] * 2
     errors = [line for line in lines if line.get("error", {}).get("type") == "ConnectionError"]
     assert len(errors) == 2 and all("stack_trace" in e["error"] for e in errors)
