@@ -31,8 +31,8 @@ test: deps system-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint:
-	$(BIN)/ruff check api agent checks exporters tests benchmarks
-	$(BIN)/mypy api agent checks exporters
+	$(BIN)/ruff check api agent checks exporters tests benchmarks dashboards scripts
+	$(BIN)/mypy api agent checks exporters dashboards
 
 bench: deps system-deps
 	$(BIN)/python -m benchmarks.$(BENCH)

@@ -13,5 +13,8 @@ def create_redis(settings: Settings) -> Redis:
         socket_timeout=settings.redis_timeout_s,
         socket_connect_timeout=settings.redis_timeout_s,
         health_check_interval=30,
+        # A peer that vanished without a FIN (a NAT or firewall dropping the flow) is found by the kernel
+        # instead of by the next command timing out.
+        socket_keepalive=True,
         decode_responses=False,
     )

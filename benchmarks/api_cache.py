@@ -78,8 +78,8 @@ def main() -> None:
             urls = {name: stack.enter_context(api_server({**base, **env})) for name, env in configs.items()}
             rps: dict[tuple[str, str], list[float]] = {}
             for endpoint, path in ENDPOINTS.items():
-                for name in urls:
-                    wrk(urls[name] + path, 1)  # warm-up: pool connections, first cache fill
+                for url in urls.values():
+                    wrk(url + path, 1)  # warm-up: pool connections, first cache fill
                 for r in range(ROUNDS):
                     names = list(urls)[r % 3:] + list(urls)[:r % 3]
                     for name in names:
