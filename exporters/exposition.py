@@ -1,5 +1,8 @@
 """Serving ``/metrics``, in one process or across ``--workers N`` (prometheus_client multiprocess mode).
 
+In one process a scrape renders prometheus_client's ``REGISTRY``, where the lock-free hot-path metrics of
+``exporters.fast_metrics`` are registered as collectors beside prometheus_client's own.
+
 Multiprocess mode is prometheus_client's documented path: every worker writes its samples to mmap files
 in ``PROMETHEUS_MULTIPROC_DIR`` and any worker answering a scrape merges all the files. The variable must
 be set before the workers import prometheus_client, so the parent process calls
