@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
 import uuid
@@ -17,11 +18,16 @@ ISSUER = "island-rides"
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a valid access token belongs to (read from its claims, no database round trip)."""
+    """Who a valid access token belongs to (read from its claims, no database round trip).
+
+    ``expires_at`` is the token's ``exp`` claim (Unix seconds): long-lived connections authenticated
+    once (the chat WebSocket) end when it passes. ``math.inf`` when not known (never expires).
+    """
 
     user_id: int
     role: str
     premium: bool
+    expires_at: float = math.inf
 
 
 class InvalidToken(Exception):
@@ -47,7 +53,7 @@ def decode_access_token(settings: Settings, token: str) -> Principal:
         raise InvalidToken("access token invalid") from None
     try:
         return Principal(user_id=int(claims["sub"]), role=str(claims["role"]),
-                         premium=bool(claims.get("premium", False)))
+                         premium=bool(claims.get("premium", False)), expires_at=float(claims["exp"]))
     except (TypeError, ValueError):
         raise InvalidToken("access token invalid") from None
 

@@ -6,6 +6,9 @@ the ``token`` query parameter, an ``Authorization: Bearer`` header, or the subpr
 accepted first so the refusal can carry a reason the client can act on:
 
 - 4401: missing, tampered or expired token; 4403: not the renter or host; 4404: no such conversation;
+- 4401 again, later, with the reason ``access token expired: reconnect with a fresh token``: the token
+  the socket was opened with has passed its ``exp`` (the socket does not outlive its credential; the
+  client refreshes and reconnects, then reloads what it missed over REST);
 - 1013: this client fell too far behind the conversation (reconnect and reload history over REST);
 - 1008: the client kept exceeding the frame rate limit; 1011: Redis or Postgres unavailable.
 
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -32,6 +37,13 @@ log = structlog.get_logger("api.chat")
 
 # After this many refused frames in a row for exceeding the rate, the client is cut off (1008).
 MAX_RATE_STRIKES = 50
+
+TOKEN_EXPIRED_CODE = 4401
+TOKEN_EXPIRED_REASON = "access token expired: reconnect with a fresh token"
+
+
+class TokenExpired(Exception):
+    """The access token the session was opened with has expired: the session ends with 4401."""
 
 
 def token_from_handshake(ws: WebSocket) -> tuple[str | None, str | None]:
@@ -69,6 +81,14 @@ class ConversationSession:
         settings = ws.app.state.settings
         self.bucket = TokenBucket(settings.chat_frames_per_s, settings.chat_frame_burst)
         self._send_lock = asyncio.Lock()  # the reader (error frames) and writer (messages) both send
+        # Held while a message is stored, and by the expiry before it ends the session: a message that
+        # arrived before the expiry is stored and published whole, none that arrives after is stored.
+        self._store_lock = asyncio.Lock()
+        self._expired = False
+
+    def token_expired(self) -> bool:
+        """True once the access token's ``exp`` has passed (by the clock or the expiry task)."""
+        return self._expired or time.time() >= self.user.expires_at
 
     async def send(self, text: str) -> None:
         async with self._send_lock:
@@ -80,20 +100,40 @@ class ConversationSession:
             await self.send(frames.ready_frame(self.conversation_id))
             reader = asyncio.create_task(self._from_client())
             writer = asyncio.create_task(self._to_client(listener))
+            expiry = asyncio.create_task(self._expire())
+            tasks = (reader, writer, expiry)
             try:
-                done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-            finally:  # also when this session is cancelled (server shutdown): never leave a pump behind
-                for task in (reader, writer):
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when this session is cancelled (server shutdown): never leave a task behind
+                for task in tasks:
                     if not task.done():
                         task.cancel()
                         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                             await task
+            # The reader and the expiry task may both end on the expiry (a frame arrives as the token
+            # expires): the socket is closed once.
+            if any(isinstance(task.exception(), TokenExpired) for task in done):
+                log.info("chat socket closed: access token expired", conversation_id=self.conversation_id,
+                         user_id=self.user.user_id)
+                await self.ws.close(TOKEN_EXPIRED_CODE, TOKEN_EXPIRED_REASON)
+                return
             for task in done:
                 exc = task.exception()
                 if isinstance(exc, OverflowError):
                     await self.ws.close(1013, "too far behind: reconnect and reload history")
                 elif exc is not None and not isinstance(exc, WebSocketDisconnect):
                     raise exc
+
+    async def _expire(self) -> None:
+        """Sleep until the access token expires (once, no polling), then end the session."""
+        delay = self.user.expires_at - time.time()
+        if math.isfinite(delay):
+            await asyncio.sleep(max(delay, 0.0))
+        else:  # a principal without an expiry: the session never expires
+            await asyncio.Event().wait()
+        async with self._store_lock:  # let a message received before the expiry finish storing
+            self._expired = True
+        raise TokenExpired
 
     async def _to_client(self, listener: Listener) -> None:
         while True:
@@ -106,6 +146,8 @@ class ConversationSession:
             event = await self.ws.receive()
             if event["type"] == "websocket.disconnect":
                 return
+            if self.token_expired():  # a frame after the expiry is refused even if the expiry task is late
+                raise TokenExpired
             text = event.get("text")
             if text is None:
                 await self.send(frames.error_frame("binary_frame", "send JSON text frames"))
@@ -132,9 +174,14 @@ class ConversationSession:
             return
         app = self.ws.app
         try:
-            async with app.state.pool.connection() as conn:
-                await service.post_message(conn, app.state.chat_fanout, self.conversation_id,
-                                           self.user.user_id, frame.body, frame.client_id)
+            async with self._store_lock:
+                if self.token_expired():  # expired while this frame was parsed or waiting for the lock
+                    raise TokenExpired
+                async with app.state.pool.connection() as conn:
+                    await service.post_message(conn, app.state.chat_fanout, self.conversation_id,
+                                               self.user.user_id, frame.body, frame.client_id)
+        except TokenExpired:
+            raise
         except Exception as exc:  # noqa: BLE001 - the database is unavailable: tell the client, keep the socket
             log.warning("chat message could not be stored", conversation_id=self.conversation_id,
                         **error_fields(exc))

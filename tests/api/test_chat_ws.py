@@ -1,12 +1,22 @@
-"""The chat WebSocket on two real uvicorn servers sharing one throwaway Redis, and the ping echo."""
+"""The chat WebSocket on two real uvicorn servers sharing one throwaway Redis, and the ping echo;
+the session's access-token expiry, also against stub sockets where the ordering has to be exact."""
 import asyncio
+import contextlib
 import json
+import time
+import uuid
+from types import SimpleNamespace
 
 import httpx
+import jwt
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from api.auth.tokens import ALGORITHM, ISSUER, Principal, create_access_token, decode_access_token
+from api.chat import frames, service
+from api.chat.pubsub import Listener
+from api.chat.socket import TOKEN_EXPIRED_REASON, ConversationSession
 from api.settings import load_settings
 from tests.api.conftest import TEST_SETTINGS
 from tests.api.support import live_api_process, settings_env
@@ -33,6 +43,7 @@ async def recv_json(ws, timeout=10.0) -> dict:
 async def closed_with(ws) -> int:
     with pytest.raises(ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None  # the server sent a close frame
     return closed.value.rcvd.code
 
 
@@ -149,3 +160,136 @@ async def test_an_oversize_frame_is_refused_by_the_server_limit(two_servers):
     async with ws_connect(f"{first.ws_url}/v1/ws/ping", max_size=None) as ws:
         await ws.send("x" * (64 * 1024 + 1))  # above `island-api serve`'s ws_max_size
         assert await closed_with(ws) == 1009
+
+
+def token_expiring_in(user, seconds: int) -> str:
+    """An access token for ``user`` with the claims create_access_token makes, but a short life
+    (Settings refuses an access_token_ttl_s below 10 s)."""
+    now = int(time.time())
+    claims = {"sub": str(user.id), "role": user.role, "premium": user.premium, "iat": now,
+              "exp": now + seconds, "jti": uuid.uuid4().hex, "iss": ISSUER}
+    return jwt.encode(claims, str(TEST_SETTINGS["jwt_secret"]), algorithm=ALGORITHM)
+
+
+def test_the_principal_carries_the_token_expiry():
+    settings = load_settings(**TEST_SETTINGS)
+    token = create_access_token(settings, 42, "renter", False)
+    exp = jwt.decode(token, settings.jwt_secret, algorithms=[ALGORITHM], issuer=ISSUER)["exp"]
+    assert decode_access_token(settings, token).expires_at == exp
+    assert Principal(user_id=1, role="host", premium=False).expires_at == float("inf")
+
+
+async def test_the_socket_is_closed_with_4401_when_its_access_token_expires(two_servers, client, factory):
+    first, second = two_servers
+    booking_id, renter, host = await new_booking(factory)
+    conversation_id = await open_conversation(client, booking_id, renter)
+    path = f"/v1/ws/conversations/{conversation_id}"
+    # 2-3 s of validity: enough to join (the servers are already up), short enough to wait out.
+    async with ws_connect(f"{first.ws_url}{path}?token={token_expiring_in(renter, 3)}") as renter_ws, \
+            ws_connect(f"{second.ws_url}{path}", additional_headers=host.headers) as host_ws:
+        assert await recv_json(renter_ws) == {"type": "ready", "conversation_id": conversation_id}
+        assert await recv_json(host_ws) == {"type": "ready", "conversation_id": conversation_id}
+        with pytest.raises(ConnectionClosed) as closed:  # nothing is posted: only the expiry ends it
+            await asyncio.wait_for(renter_ws.recv(), 30)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, TOKEN_EXPIRED_REASON)
+
+        # The host's socket, opened with a token valid for the whole test, is still open and served.
+        await host_ws.send(json.dumps({"type": "ping"}))
+        assert await recv_json(host_ws) == {"type": "pong"}
+        await host_ws.send(json.dumps({"type": "message", "body": "still here"}))
+        assert (await recv_json(host_ws))["message"]["body"] == "still here"
+
+
+class StubSocket:
+    """What ConversationSession uses of a Starlette WebSocket: frames to receive, sends and the close
+    recorded, and an app whose Redis fan-out never delivers and whose pool counts connections."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[dict] = asyncio.Queue()
+        self.sent: list[str] = []
+        self.closed: tuple[int, str] | None = None
+        self.connections = 0
+        self.app = SimpleNamespace(state=SimpleNamespace(settings=load_settings(**TEST_SETTINGS),
+                                                         chat_fanout=self, pool=self))
+
+    def frame(self, body: str) -> None:
+        self.incoming.put_nowait({"type": "websocket.receive", "text": json.dumps({"type": "message", "body": body})})
+
+    async def receive(self) -> dict:
+        return await self.incoming.get()
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+    def channel(self, name: str) -> str:  # the fan-out
+        return name
+
+    @contextlib.asynccontextmanager
+    async def listen(self, channel: str):
+        yield Listener(channel)
+
+    @contextlib.asynccontextmanager
+    async def connection(self):  # the pool
+        self.connections += 1
+        yield object()
+
+
+@pytest.fixture
+def stored(monkeypatch) -> list[str]:
+    """Bodies the session stored (service.post_message replaced: no database behind the stub)."""
+    bodies: list[str] = []
+
+    async def post_message(conn, fanout, conversation_id, sender_id, body, client_id=None):
+        bodies.append(body)
+        return {}
+
+    monkeypatch.setattr(service, "post_message", post_message)
+    return bodies
+
+
+async def test_a_frame_arriving_after_the_expiry_is_not_stored(stored):
+    ws = StubSocket()
+    ws.frame("too late")  # waiting before the session starts: the reader takes it first
+    expired = Principal(user_id=1, role="renter", premium=False, expires_at=time.time() - 1)
+    await asyncio.wait_for(ConversationSession(ws, 7, expired).run(), 10)
+    assert ws.closed == (4401, TOKEN_EXPIRED_REASON)
+    assert stored == [] and ws.connections == 0
+    assert ws.sent == [frames.ready_frame(7)]
+
+
+async def test_a_frame_before_the_expiry_is_stored_and_the_session_ends_with_the_client(stored):
+    ws = StubSocket()
+    ws.frame("in time")
+    ws.incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    valid = Principal(user_id=1, role="renter", premium=False, expires_at=time.time() + 3600)
+    await asyncio.wait_for(ConversationSession(ws, 7, valid).run(), 10)
+    assert stored == ["in time"] and ws.closed is None
+
+
+async def test_a_message_being_stored_when_the_token_expires_is_stored_whole(monkeypatch):
+    started, release, stored = asyncio.Event(), asyncio.Event(), []
+
+    async def slow_post_message(conn, fanout, conversation_id, sender_id, body, client_id=None):
+        started.set()
+        await release.wait()
+        stored.append(body)
+        return {}
+
+    monkeypatch.setattr(service, "post_message", slow_post_message)
+    ws = StubSocket()
+    ws.frame("sent in time")
+    user = Principal(user_id=1, role="renter", premium=False, expires_at=time.time() + 3)
+    session = asyncio.create_task(ConversationSession(ws, 7, user).run())
+    try:
+        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.sleep(max(user.expires_at - time.time(), 0) + 0.5)  # expired while being stored
+        assert not session.done() and ws.closed is None  # the expiry waits for the store
+        release.set()
+        await asyncio.wait_for(session, 10)
+    finally:
+        session.cancel()
+    assert stored == ["sent in time"] and ws.closed == (4401, TOKEN_EXPIRED_REASON)
