@@ -4,6 +4,7 @@ benchmarks.telemetry (wrk throughput swings by ±0.15 on a shared machine).
     make bench BENCH=telemetry_cpu          # or: .venv/bin/python -m benchmarks.telemetry_cpu
     BENCH_REQUESTS=1500 BENCH_ROUNDS=3 BENCH_MODES=off,metrics,full,...   (defaults)
     BENCH_COUNT=instructions make bench BENCH=telemetry_cpu   # instructions per request, under callgrind
+    BENCH_ENDPOINTS="trivial,vehicle detail (hit)"            # a subset of the endpoints (default all)
 
 Each (round, mode) is a fresh child process (telemetry is configured per process) that builds the real
 app with api.app.create_app, runs its lifespan and calls it as an ASGI application, the way uvicorn
@@ -129,6 +130,8 @@ async def measure(dsn: str, redis: str, vehicle_id: str) -> dict[str, float]:
     paths: dict[str, Callable[[int], str]] = {
         "trivial": lambda i: "/livez", "vehicle detail (hit)": lambda i: f"/v1/vehicles/{vehicle_id}",
         "search (miss)": lambda i: f"/v1/vehicles?price_max={10000 + (i * 7919) % 9_000_000}"}
+    if os.environ.get("BENCH_ENDPOINTS"):  # e.g. "trivial,vehicle detail (hit)"
+        paths = {name: paths[name] for name in os.environ["BENCH_ENDPOINTS"].split(",")}
     out: dict[str, float] = {}
     salt = os.getpid() * REQUESTS  # a different price_max sequence per child: every search misses the cache
     counter = Counter()
