@@ -42,3 +42,14 @@ def test_a_sampled_parent_is_followed_whatever_the_ratio():
         assert trace.get_current_span() is trace.INVALID_SPAN
     finally:
         tracing.disable_tracing()
+
+
+def test_traceparent_bytes_is_the_w3c_header_value():
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    for trace_id, span_id, flags in ((1, 1, 0), (0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, 1),
+                                     (2**128 - 1, 2**64 - 1, 3)):
+        context = SpanContext(trace_id, span_id, False, TraceFlags(flags))
+        value = tracing.traceparent_bytes(context)
+        assert value == tracing.format_traceparent(context).encode()
+        assert len(value) == 55 and value.split(b"-")[3] == b"%02x" % flags
