@@ -30,14 +30,21 @@ def _histogram(operation: str, outcome: str) -> Any:
     return child
 
 
+_command_names: dict[Any, str] = {}
+
+
 def _command_name(args: tuple[Any, ...]) -> str:
     if not args:
         return "UNKNOWN"
-    name = args[0]
-    if isinstance(name, bytes):
-        name = name.decode("ascii", "replace")
-    # Two-word commands ("CLIENT SETNAME") arrive as one string; keep the first word only.
-    return str(name).split(" ", 1)[0].upper()[:32]
+    first = args[0]
+    name = _command_names.get(first)  # the client's command names are a small fixed set
+    if name is None:
+        text = first.decode("ascii", "replace") if isinstance(first, bytes) else str(first)
+        # Two-word commands ("CLIENT SETNAME") arrive as one string; keep the first word only.
+        name = text.split(" ", 1)[0].upper()[:32]
+        if len(_command_names) < 256 and isinstance(first, (str, bytes)):
+            _command_names[first] = name
+    return name
 
 
 def _server_attributes(client: Any) -> dict[str, Any]:
