@@ -238,11 +238,10 @@ class _Request:
         traceparent = self.traceparent
         if traceparent is not None:  # slicing the header's hex is cheaper than formatting the ids again
             trace_id, span_id = traceparent[3:35].decode(), traceparent[36:52].decode()
-        access_line(method=scope["method"], path=scope["path"], status=self.status, duration_s=duration,
-                    route=route, client_ip=client[0] if client else None, user_agent=self.user_agent,
-                    user_id=state_value(scope, "user_id"), request_id=state_value(scope, "request_id"),
-                    trace_id=trace_id, span_id=span_id, request_bytes=self.request_bytes,
-                    response_bytes=self.response_bytes, error=error)
+        # Positional: this runs once per request, and keyword passing of 14 arguments costs about a µs.
+        access_line(scope["method"], scope["path"], self.status, duration, route, client[0] if client else None,
+                    self.user_agent, state_value(scope, "user_id"), state_value(scope, "request_id"), trace_id,
+                    span_id, self.request_bytes, self.response_bytes, error)
 
     def _end_span(self, route: str | None, error: BaseException | None) -> None:
         span = self.span

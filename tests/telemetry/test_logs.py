@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 
 import pytest
@@ -104,3 +105,54 @@ def test_telemetry_switches():
     assert not (off.metrics or off.traces or off.logs)
     only = TelemetryConfig.from_env({"ISLAND_TELEMETRY": "metrics", "OTEL_TRACES_SAMPLER_ARG": "0.5"})
     assert (only.metrics, only.traces, only.logs, only.sampler_ratio) == (True, False, False, 0.5)
+
+
+@pytest.mark.parametrize("path, agent, user_id, request_id, route, ip, trace", [
+    ("/v1/vehicles/7", "curl/8.5", 12, "16ecc1109e124f07928a181207ee3b48", "/v1/vehicles/{vehicle_id}",
+     "127.0.0.1", ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")),
+    ('/odd/"quoted"\\back\tslash/\u00e9\u2603/\x01', 'agent "with" \\ quotes\n', "u-1", None, None, None, None),
+    ("/cards/4242424242424242", "", None, "Bearer planted-token-123456", "/cards/{n}", "::1", None),
+])
+def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, user_id, request_id, route, ip,
+                                                       trace):
+    """The access line is assembled from byte fragments: it must equal orjson's dump of the nested document
+    (the layout every other line has), with escaping and redaction intact."""
+    import orjson
+
+    from exporters.logs import access, setup
+
+    configure_logging("island-api", "1.2.3", tmp_path, "info", stdout=False)
+    lines: list[bytes] = []
+    original = setup._SINK.write
+    setup._SINK.write = lines.append  # type: ignore[method-assign]
+    try:
+        for _ in range(2):  # the second time through the memo of redacted paths / User-Agents
+            access.access_line("GET", path, 201, 0.004453474, route, ip, agent, user_id, request_id,
+                               trace[0] if trace else None, trace[1] if trace else None, 17, 612)
+    finally:
+        setup._SINK.write = original  # type: ignore[method-assign]
+    assert lines[0][lines[0].index(b'"log.level"'):] == lines[1][lines[1].index(b'"log.level"'):]
+    got = orjson.loads(lines[0])
+    safe_path = redact_text(path)
+    request = {"method": "GET", "body": {"bytes": 17}}
+    if request_id is not None:
+        request["id"] = redact_text(request_id)
+    http = {"request": request, "response": {"status_code": 201, "body": {"bytes": 612}}}
+    if route is not None:
+        http["route"] = route
+    expected = {"@timestamp": got["@timestamp"], "log.level": "info", "message": f"GET {safe_path} 201",
+                "ecs.version": "8.11.0", "service": {"name": "island-api", "version": "1.2.3"},
+                "process": {"pid": os.getpid()}, "log": {"logger": "access"},
+                "event": {"dataset": "island.access", "duration": 4453474}, "http": http,
+                "url": {"path": safe_path}}
+    if ip is not None:
+        expected["client"] = {"ip": ip}
+    if agent:
+        expected["user_agent"] = {"original": redact_text(agent)}
+    if user_id is not None:
+        expected["user"] = {"id": str(user_id)}
+    if trace:
+        expected["trace"], expected["span"] = {"id": trace[0]}, {"id": trace[1]}
+    assert lines[0] == orjson.dumps(expected)
+    assert re.fullmatch(rb'\{"@timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z".*', lines[0])
+    assert b"4242424242424242" not in lines[0] and b"planted-token" not in lines[0]
