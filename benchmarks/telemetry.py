@@ -2,12 +2,13 @@
 mode against telemetry off, interleaved in one run.
 
     make bench BENCH=telemetry            # or: .venv/bin/python -m benchmarks.telemetry
-    BENCH_ROUNDS=3 BENCH_SECONDS=4 BENCH_CONNECTIONS=16 ...   (defaults)
+    BENCH_ROUNDS=3 BENCH_SECONDS=2 BENCH_CONNECTIONS=16 ...   (defaults)
     BENCH_MODES="full (10%);metrics only"                     (a subset of the modes below; default all)
 
 One API server per mode runs at once, every one on core 0 (``taskset -c 0``), all idle but the one under
-load; wrk runs on core 1. A round loads every (endpoint, mode) pair once, in an order rotated per round,
-and each ratio is the median over rounds of rps(mode) / rps(off) measured in the same round.
+load; wrk runs on core 1. A round measures every (endpoint, mode) pair, modes in an order rotated per
+round, each as four runs back to back, off / mode / mode / off (so that a drift of the machine's speed
+weighs on both sides), and each ratio is the median over rounds of rps(mode) / rps(off) of those runs.
 Endpoints: ``/livez`` (trivial: the benchmark un-excludes it so that it is instrumented), a vehicle
 detail (Redis cache hit) and a search whose ``price_max`` a wrk Lua script randomises (a cache miss and a
 SQL query each time). Modes: full telemetry at 10% sampling, metrics only, full at 100% sampling (OTLP/HTTP
@@ -46,7 +47,7 @@ from tests.api.support import Factory, settings_env
 from tests.support.services import free_port, redis_server, redis_url, temp_database, terminate, wait_for_port
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 
 MODES: dict[str, dict[str, str]] = {
@@ -209,21 +210,25 @@ def run(database_url: str, redis: str, work: Path) -> Results:
         for server in servers.values():  # warm-up: imports, pool connections, the detail cache
             for path, lua in endpoints.values():
                 wrk(server, path, lua)
-        modes = list(MODES)
+        modes = list(MODES)[1:]
         for round_no in range(ROUNDS):
             order = modes[round_no % len(modes):] + modes[:round_no % len(modes)]
             for name, (path, lua) in endpoints.items():
-                measured = {mode: wrk(servers[mode], path, lua) for mode in order}
-                for mode, m in measured.items():
-                    if m.bad:
-                        print(f"  warning: {mode} {name}: {m.bad} non-2xx responses", flush=True)
-                off = measured["off"]
-                for mode in modes[1:]:
-                    m = measured[mode]
-                    results.setdefault((mode, name), []).append(
-                        (m.rps / off.rps, off.cpu_us_per_request / m.cpu_us_per_request))
-                print(f"round {round_no + 1} {name}: " + ", ".join(
-                    f"{mode}={m.rps:.0f}/s {m.cpu_us_per_request:.0f}us" for mode, m in measured.items()), flush=True)
+                cells = []
+                for mode in order:
+                    # off, mode, mode, off: a drift of the machine's speed during the four runs (seen here:
+                    # +-30 % within half a minute) weighs on both sides alike.
+                    runs = [wrk(servers[m], path, lua) for m in ("off", mode, mode, "off")]
+                    for m, run in zip(("off", mode, mode, "off"), runs):
+                        if run.bad:
+                            print(f"  warning: {m} {name}: {run.bad} non-2xx responses", flush=True)
+                    off_rps, mode_rps = runs[0].rps + runs[3].rps, runs[1].rps + runs[2].rps
+                    off_cpu = runs[0].cpu_us_per_request + runs[3].cpu_us_per_request
+                    mode_cpu = runs[1].cpu_us_per_request + runs[2].cpu_us_per_request
+                    results.setdefault((mode, name), []).append((mode_rps / off_rps, off_cpu / mode_cpu))
+                    cells.append(f"{mode}={mode_rps / 2:.0f}/s {mode_cpu / 2:.0f}us (off {off_rps / 2:.0f}/s "
+                                 f"{off_cpu / 2:.0f}us)")
+                print(f"round {round_no + 1} {name}: " + ", ".join(cells), flush=True)
         return results
 
 
