@@ -40,6 +40,23 @@ async def recv_json(ws, timeout=10.0) -> dict:
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
+@contextlib.asynccontextmanager
+async def renter_and_host_joined(two_servers, client, factory, renter_token=None):
+    """A booking's renter on the first server and its host on the second, both past ``ready``; yields
+    (renter socket, host socket, conversation id, renter, host). ``renter_token(renter)``, when given,
+    makes the token the renter joins with."""
+    first, second = two_servers
+    booking_id, renter, host = await new_booking(factory)
+    conversation_id = await open_conversation(client, booking_id, renter)
+    path = f"/v1/ws/conversations/{conversation_id}"
+    token = renter_token(renter) if renter_token else renter.access_token
+    async with ws_connect(f"{first.ws_url}{path}?token={token}") as renter_ws, \
+            ws_connect(f"{second.ws_url}{path}", additional_headers=host.headers) as host_ws:
+        assert await recv_json(renter_ws) == {"type": "ready", "conversation_id": conversation_id}
+        assert await recv_json(host_ws) == {"type": "ready", "conversation_id": conversation_id}
+        yield renter_ws, host_ws, conversation_id, renter, host
+
+
 async def closed_with(ws) -> int:
     with pytest.raises(ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), 10)
@@ -48,14 +65,8 @@ async def closed_with(ws) -> int:
 
 
 async def test_a_message_sent_on_one_server_arrives_on_the_other(two_servers, client, factory):
-    first, second = two_servers
-    booking_id, renter, host = await new_booking(factory)
-    conversation_id = await open_conversation(client, booking_id, renter)
-    path = f"/v1/ws/conversations/{conversation_id}"
-    async with ws_connect(f"{first.ws_url}{path}?token={renter.access_token}") as renter_ws, \
-            ws_connect(f"{second.ws_url}{path}", additional_headers=host.headers) as host_ws:
-        assert await recv_json(renter_ws) == {"type": "ready", "conversation_id": conversation_id}
-        assert await recv_json(host_ws) == {"type": "ready", "conversation_id": conversation_id}
+    async with renter_and_host_joined(two_servers, client, factory) as (renter_ws, host_ws, conversation_id,
+                                                                        renter, host):
         await renter_ws.send(json.dumps({"type": "message", "body": "Landing at 3pm", "client_id": "m1"}))
         on_host = await recv_json(host_ws)
         assert on_host["type"] == "message" and on_host["message"]["body"] == "Landing at 3pm"
@@ -180,15 +191,10 @@ def test_the_principal_carries_the_token_expiry():
 
 
 async def test_the_socket_is_closed_with_4401_when_its_access_token_expires(two_servers, client, factory):
-    first, second = two_servers
-    booking_id, renter, host = await new_booking(factory)
-    conversation_id = await open_conversation(client, booking_id, renter)
-    path = f"/v1/ws/conversations/{conversation_id}"
     # 2-3 s of validity: enough to join (the servers are already up), short enough to wait out.
-    async with ws_connect(f"{first.ws_url}{path}?token={token_expiring_in(renter, 3)}") as renter_ws, \
-            ws_connect(f"{second.ws_url}{path}", additional_headers=host.headers) as host_ws:
-        assert await recv_json(renter_ws) == {"type": "ready", "conversation_id": conversation_id}
-        assert await recv_json(host_ws) == {"type": "ready", "conversation_id": conversation_id}
+    async with renter_and_host_joined(two_servers, client, factory,
+                                      renter_token=lambda renter: token_expiring_in(renter, 3)) as joined:
+        renter_ws, host_ws = joined[:2]
         with pytest.raises(ConnectionClosed) as closed:  # nothing is posted: only the expiry ends it
             await asyncio.wait_for(renter_ws.recv(), 30)
         assert closed.value.rcvd is not None
