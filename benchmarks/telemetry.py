@@ -14,7 +14,8 @@ detail (Redis cache hit) and a search whose ``price_max`` a wrk Lua script rando
 SQL query each time). Modes: full telemetry at 10% sampling, metrics only, full at 100% sampling (OTLP/HTTP
 JSON, the default, and the SDK's OTLP/HTTP protobuf exporter for comparison), and for
 comparison opentelemetry-instrumentation-fastapi's FastAPIInstrumentor at 100% and 10% (with the API's
-own telemetry off). Every traced mode exports over OTLP/HTTP to a sink in this process, as production
+own telemetry off), and an A/A control: a second server with telemetry off, whose ratio shows how far
+two identical servers differ in the same run. Every traced mode exports over OTLP/HTTP to a sink in this process, as production
 would. Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
 """
 from __future__ import annotations
@@ -52,6 +53,9 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 
 MODES: dict[str, dict[str, str]] = {
     "off": {"ISLAND_TELEMETRY": "off"},
+    # A second server with telemetry off, measured like the modes: its ratio to off is the noise floor of
+    # the run (two identical servers differ by this much here).
+    "off again (A/A control)": {"ISLAND_TELEMETRY": "off"},
     "full (10%)": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
     "metrics only": {"ISLAND_TELEMETRY": "metrics"},
     "full, traces 100%": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0"},
