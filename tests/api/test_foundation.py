@@ -134,3 +134,15 @@ async def test_pool_connections_carry_the_statement_timeout(app, settings):
         row = await (await conn.execute("SHOW statement_timeout")).fetchone()
     assert row["statement_timeout"] == "30s"
     assert app.state.pool.max_size == settings.db_pool_max_size
+
+
+async def test_startup_objects_are_frozen_out_of_the_cyclic_collector(client):
+    """After the first app of the process has started, what start-up built is in the permanent
+    generation (gc.freeze), so full collections on the request path do not walk it."""
+    import gc
+
+    from api import app as app_module
+
+    assert (await client.get("/livez")).status_code == 200
+    assert app_module._frozen is True
+    assert gc.get_freeze_count() > 10_000  # the modules, routes and models of the app, not a handful
