@@ -225,7 +225,7 @@ class _Request:
         duration_h, request_h, response_h = self.mw.series.http(self.method, route or UNMATCHED_ROUTE,
                                                                 self.status)
         if self.recording and self.mw.exemplars:
-            duration_h.observe(duration, {"trace_id": self.traceparent[3:35].decode()})  # type: ignore[index]
+            duration_h.observe(duration, {"trace_id": tracing.hex_ids(self.traceparent)[0]})  # type: ignore[arg-type]
         else:
             duration_h.observe(duration)
         request_h.observe(self.request_bytes)
@@ -235,9 +235,8 @@ class _Request:
         scope = self.scope
         client = scope.get("client")
         trace_id = span_id = None
-        traceparent = self.traceparent
-        if traceparent is not None:  # slicing the header's hex is cheaper than formatting the ids again
-            trace_id, span_id = traceparent[3:35].decode(), traceparent[36:52].decode()
+        if self.traceparent is not None:
+            trace_id, span_id = tracing.hex_ids(self.traceparent)
         # Positional: this runs once per request, and keyword passing of 14 arguments costs about a µs.
         access_line(scope["method"], scope["path"], self.status, duration, route, client[0] if client else None,
                     self.user_agent, state_value(scope, "user_id"), state_value(scope, "request_id"), trace_id,

@@ -93,14 +93,21 @@ def shutdown_tracing() -> None:
         _provider.shutdown()
 
 
-def format_traceparent(span_context: trace.SpanContext) -> str:
-    """The W3C ``traceparent`` header value for ``span_context``."""
-    return f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{int(span_context.trace_flags):02x}"
-
-
 def traceparent_bytes(span_context: trace.SpanContext) -> bytes:
-    """``format_traceparent`` as bytes, for a response header (bytes %-formatting: half the f-string's cost)."""
+    """The W3C ``traceparent`` header value for ``span_context``, as bytes for a response header (bytes
+    %-formatting: half the cost of an f-string plus encode)."""
     return b"00-%032x-%016x-%02x" % (span_context.trace_id, span_context.span_id, span_context.trace_flags)
+
+
+def format_traceparent(span_context: trace.SpanContext) -> str:
+    """``traceparent_bytes`` as text."""
+    return traceparent_bytes(span_context).decode("ascii")
+
+
+def hex_ids(traceparent: bytes) -> tuple[str, str]:
+    """(trace id, span id) in hex, sliced from a ``traceparent_bytes`` value: cheaper than formatting the
+    ids again for a log line or an exemplar."""
+    return traceparent[3:35].decode("ascii"), traceparent[36:52].decode("ascii")
 
 
 def use_span(span: trace.Span) -> Any:

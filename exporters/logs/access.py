@@ -3,8 +3,8 @@
 This is the one log line every request writes, so it skips the generic processor chain (timestamp, level,
 trace ids, exception, redaction of every field, dotted-name nesting) that ``configure_logging`` runs for
 other lines: its fields are known, so the line is assembled nested from byte fragments, and only the
-values a client controls (path, User-Agent, request id) go through redaction. A request that failed with an exception takes the generic path instead (rare, and
-it needs the exception processor).
+values a client controls (path, User-Agent, request id) go through redaction. A request that failed with
+an exception takes the generic path instead (rare, and it needs the exception processor).
 """
 from __future__ import annotations
 

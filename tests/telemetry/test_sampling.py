@@ -53,3 +53,6 @@ def test_traceparent_bytes_is_the_w3c_header_value():
         value = tracing.traceparent_bytes(context)
         assert value == tracing.format_traceparent(context).encode()
         assert len(value) == 55 and value.split(b"-")[3] == b"%02x" % flags
+        assert tracing.hex_ids(value) == (f"{trace_id:032x}", f"{span_id:016x}")
+    example = SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, False, TraceFlags(1))
+    assert tracing.format_traceparent(example) == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
