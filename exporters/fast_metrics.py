@@ -29,10 +29,9 @@ over no middleware (same process, the two stores swapped in turn, min of 15 runs
 
 Here an observe is one ``bisect_left`` on the bounds (``le`` is inclusive: the first bound >= the value,
 +Inf last so every value has a bucket), one list increment and one float addition, with NO lock. That is
-correct because every observation in the API comes from the event-loop thread: the middleware's
-``_Request._observe`` and its ``active`` gauge, ``InstrumentedAsyncCursor`` (psycopg's async cursor) and
-the wrapped ``redis.asyncio`` client all run as coroutines on the one loop, and ``/metrics`` renders on
-that same loop, so no two observations, nor an observation and a scrape, ever interleave. The GIL alone
+correct because every observation in the API comes from the event-loop thread: ``TelemetryMiddleware``
+(its histograms and ``active`` gauge), ``InstrumentedAsyncCursor`` (psycopg's async cursor) and the wrapped
+``redis.asyncio`` client all run as coroutines on the one loop, and ``/metrics`` renders on that same loop, so no two observations, nor an observation and a scrape, ever interleave. The GIL alone
 would not be enough for several writer threads: ``counts[i] += 1`` and ``self._sum += amount`` are a
 load, an add and a store, and a thread switch between them loses an increment. The trade-off: a child
 observed from a worker thread (``anyio.to_thread``, a sync psycopg pool with an instrumented cursor, a

@@ -125,4 +125,6 @@ def start_server_span(name: str, parent: Any) -> trace.Span | None:
     """
     if _provider is None:
         return None
-    return _tracer.start_span(name, context=_NO_PARENT if parent is None else parent, kind=SpanKind.SERVER)
+    if parent is None:
+        return _tracer.start_root_span(name, SpanKind.SERVER)  # type: ignore[attr-defined]
+    return _tracer.start_span(name, context=parent, kind=SpanKind.SERVER)

@@ -30,13 +30,25 @@ class _SecondCache:
     def __init__(self) -> None:
         self.second = -1
         self.prefix = ""
+        self.prefix_bytes = b""
 
     def format(self, now: float) -> str:
         second = int(now)
         if second != self.second:
-            self.second = second
-            self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._refresh(second)
         return f"{self.prefix}.{int((now - second) * 1000):03d}Z"
+
+    def parts(self, now: float) -> tuple[bytes, int]:
+        """(``b"2026-11-25T19:15:00"``, milliseconds) for writers that format the line in one step."""
+        second = int(now)
+        if second != self.second:
+            self._refresh(second)
+        return self.prefix_bytes, int((now - second) * 1000)
+
+    def _refresh(self, second: int) -> None:
+        self.second = second
+        self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        self.prefix_bytes = self.prefix.encode()
 
 
 _timestamps = _SecondCache()
@@ -45,6 +57,11 @@ _timestamps = _SecondCache()
 def format_timestamp(now: float) -> str:
     """``now`` (Unix seconds) as ECS ``@timestamp``: ``2026-11-25T19:15:00.123Z``."""
     return _timestamps.format(now)
+
+
+def timestamp_parts(now: float) -> tuple[bytes, int]:
+    """``format_timestamp(now)`` in two parts: the seconds as bytes and the milliseconds."""
+    return _timestamps.parts(now)
 
 
 def add_timestamp(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:

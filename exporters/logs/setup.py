@@ -32,6 +32,9 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
           "error": logging.ERROR, "critical": logging.CRITICAL}
 
 
+_MAIN_THREAD = threading.main_thread().ident
+
+
 class LineSink:
     """Where rendered lines go: a list of file descriptors.
 
@@ -52,7 +55,7 @@ class LineSink:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        if loop is None or threading.current_thread() is not threading.main_thread():
+        if loop is None or threading.get_ident() != _MAIN_THREAD:
             self.flush()
             self._write_all(line + b"\n")
             return

@@ -41,20 +41,44 @@ def parent_context(sampled: bool, remote: bool) -> object:
     return trace.set_span_in_context(NonRecordingSpan(span_context))
 
 
-def test_root_sampling_agrees_with_the_sdk_sampler():
+@pytest.mark.parametrize("start", ["start_span", "start_root_span"])
+def test_root_sampling_agrees_with_the_sdk_sampler(start):
     tracer, _ = lean(0.25)
     sampler = ParentBased(TraceIdRatioBased(0.25))
     rng = random.Random(7)
     decisions = []
     random.seed(rng.random())  # the tracer draws its ids from the random module
     for _ in range(2000):
-        ours = tracer.start_span("GET", context=trace.set_span_in_context(trace.INVALID_SPAN))
+        if start == "start_span":
+            ours = tracer.start_span("GET", context=trace.set_span_in_context(trace.INVALID_SPAN))
+        else:
+            ours = tracer.start_root_span("GET", SpanKind.SERVER)
         trace_id = ours.get_span_context().trace_id
         theirs = sampler.should_sample(None, trace_id, "GET").decision.is_sampled()
         assert ours.is_recording() is theirs
         assert ours.get_span_context().trace_flags.sampled is theirs
         decisions.append(theirs)
     assert 0.15 < sum(decisions) / len(decisions) < 0.35  # both really sample, at about the ratio
+
+
+def test_a_fast_root_is_the_root_start_span_makes():
+    """start_root_span builds its SpanContext without the constructor's checks: it must still equal, field
+    for field, the one start_span builds from the same random draws, sampled or not."""
+    tracer, exporter = lean(0.5)
+    for seed in range(40):
+        random.seed(seed)
+        slow = tracer.start_span("GET", context=trace.set_span_in_context(trace.INVALID_SPAN),
+                                 kind=SpanKind.SERVER)
+        random.seed(seed)
+        fast = tracer.start_root_span("GET", SpanKind.SERVER)
+        assert fast.get_span_context() == slow.get_span_context()
+        assert fast.get_span_context().is_valid and not fast.get_span_context().is_remote
+        assert type(fast) is type(slow) and fast.is_recording() is slow.is_recording()
+        assert fast.get_span_context().trace_state == slow.get_span_context().trace_state
+        slow.end()
+        fast.end()
+    spans = exporter.get_finished_spans()
+    assert spans and all(s.parent is None and s.kind is SpanKind.SERVER for s in spans)
 
 
 @pytest.mark.parametrize("sampled", [True, False])

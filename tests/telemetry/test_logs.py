@@ -107,6 +107,25 @@ def test_telemetry_switches():
     assert (only.metrics, only.traces, only.logs, only.sampler_ratio) == (True, False, False, 0.5)
 
 
+def test_access_line_follows_a_new_service_identity(tmp_path):
+    """The access line's fixed fragments are remembered; configuring logging again (another version, another
+    process id after a fork) must not leave the old identity in them."""
+    import orjson
+
+    from exporters.logs import access, setup
+
+    lines: list[bytes] = []
+    original = setup._SINK.write
+    setup._SINK.write = lines.append  # type: ignore[method-assign]
+    try:
+        for version in ("1.0.0", "2.0.0"):
+            configure_logging("island-api", version, tmp_path, "info", stdout=False)
+            access.access_line("GET", "/livez", 200, 0.001, "/livez", "127.0.0.1", "wrk", None, None, None, 0, 15)
+    finally:
+        setup._SINK.write = original  # type: ignore[method-assign]
+    assert [orjson.loads(line)["service"]["version"] for line in lines] == ["1.0.0", "2.0.0"]
+
+
 @pytest.mark.parametrize("path, agent, user_id, request_id, route, ip, trace", [
     ("/v1/vehicles/7", "curl/8.5", 12, "16ecc1109e124f07928a181207ee3b48", "/v1/vehicles/{vehicle_id}",
      "127.0.0.1", ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")),
@@ -128,7 +147,8 @@ def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, us
     try:
         for _ in range(2):  # the second time through the memo of redacted paths / User-Agents
             access.access_line("GET", path, 201, 0.004453474, route, ip, agent, user_id, request_id,
-                               trace[0] if trace else None, trace[1] if trace else None, 17, 612)
+                               b"00-%s-%s-01" % (trace[0].encode(), trace[1].encode()) if trace else None,
+                               17, 612)
     finally:
         setup._SINK.write = original  # type: ignore[method-assign]
     assert lines[0][lines[0].index(b'"log.level"'):] == lines[1][lines[1].index(b'"log.level"'):]
@@ -142,13 +162,13 @@ def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, us
         http["route"] = route
     expected = {"@timestamp": got["@timestamp"], "log.level": "info", "message": f"GET {safe_path} 201",
                 "ecs.version": "8.11.0", "service": {"name": "island-api", "version": "1.2.3"},
-                "process": {"pid": os.getpid()}, "log": {"logger": "access"},
-                "event": {"dataset": "island.access", "duration": 4453474}, "http": http,
-                "url": {"path": safe_path}}
+                "process": {"pid": os.getpid()}, "log": {"logger": "access"}, "url": {"path": safe_path},
+                "http": http}
     if ip is not None:
         expected["client"] = {"ip": ip}
     if agent:
         expected["user_agent"] = {"original": redact_text(agent)}
+    expected["event"] = {"dataset": "island.access", "duration": 4453474}
     if user_id is not None:
         expected["user"] = {"id": str(user_id)}
     if trace:
