@@ -41,6 +41,7 @@ _CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
 # alternation took 7.8 us, this takes under 1 us.
 _KEYWORDS = ("://", "bearer", "basic", "token", "eyj", "pass", "pwd", "secret", "api_key", "api-key", "apikey")
 _DIGIT_RUN = re.compile(r"\d{4}[ \-]?\d{4}[ \-]?\d{4}[ \-]?\d")  # 13+ digits: a possible card
+_ASCII_DIGITS_13 = re.compile(r"[0-9]{13}")
 # Fields the telemetry itself writes from trusted values (ids it generated, enums, numbers as text):
 # their values are not scanned.
 TRUSTED_FIELDS = frozenset({"@timestamp", "log.level", "log.logger", "event.dataset", "trace.id", "span.id",
@@ -50,6 +51,11 @@ TRUSTED_FIELDS = frozenset({"@timestamp", "log.level", "log.logger", "event.data
 
 def might_hold_secret(text: str) -> bool:
     """False when ``text`` certainly holds none of the secret patterns (the fast path)."""
+    if text.isascii() and text.isalnum():
+        # ASCII letters and digits only (a request id, a plain word): every pattern but the card number
+        # needs a separator ("://", a space, "=", ":", "."), so only 13 digits in a row can matter. 0.5 us
+        # against 0.9 us for the keyword scan on a 32-character request id.
+        return _ASCII_DIGITS_13.search(text) is not None
     low = text.lower()
     for keyword in _KEYWORDS:
         if keyword in low:

@@ -62,3 +62,17 @@ async def test_no_planted_secret_reaches_the_log_file(client, factory, log_dir):
     assert agents == ["planted-agent [REDACTED]"] * 2
     errors = [line for line in lines if line.get("error", {}).get("type") == "ConnectionError"]
     assert len(errors) == 2 and all("stack_trace" in e["error"] for e in errors)
+
+
+def test_the_letters_and_digits_fast_path_still_finds_card_numbers():
+    """might_hold_secret answers letters-and-digits-only text (request ids) with one digit-run search; that
+    shortcut must not let a card number through, nor flag an ordinary id."""
+    from exporters.logs.redact import might_hold_secret, redact_text
+
+    assert redact_text("req4242424242424242x") == "req[REDACTED-PAN]x"
+    assert redact_text("4242424242424242") == "[REDACTED-PAN]"
+    assert might_hold_secret("a1234567890123b")  # 13 digits in a row: maybe a card
+    assert not might_hold_secret("16ecc1109e124f07928a181207ee3b48")  # a uuid4 hex request id
+    assert not might_hold_secret("123456789012")  # 12 digits: too short for a card
+    assert might_hold_secret("token=abc")  # not alphanumeric: the keyword scan still runs
+    assert redact_text("Bearer abcdef123456") == "Bearer [REDACTED]"
