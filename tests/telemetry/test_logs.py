@@ -176,3 +176,51 @@ def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, us
     assert lines[0] == orjson.dumps(expected)
     assert re.fullmatch(rb'\{"@timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z".*', lines[0])
     assert b"4242424242424242" not in lines[0] and b"planted-token" not in lines[0]
+
+
+def test_the_line_sink_writes_once_per_loop_iteration_and_never_strands_a_line(tmp_path):
+    """Lines logged on the event loop are gathered and written at the end of the iteration (one write per
+    file); a line from another thread is written at once; and a line logged after the loop its flush was
+    scheduled on has stopped (a new loop, as between tests or after shutdown) still reaches the file."""
+    import asyncio
+    import threading
+
+    from exporters.logs.setup import LineSink
+
+    path = tmp_path / "sink.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    sink = LineSink([fd])
+    writes: list[bytes] = []
+    real_write_all = sink._write_all
+    sink._write_all = lambda data: (writes.append(data), real_write_all(data))  # type: ignore[method-assign]
+
+    async def one_iteration() -> bytes:
+        for n in range(3):
+            sink.write(b"line %d" % n)
+        on_disk = path.read_bytes()  # nothing yet: the flush runs at the end of the iteration
+        await asyncio.sleep(0)
+        return on_disk
+
+    try:
+        before = asyncio.run(one_iteration())
+        assert before == b"" and writes == [b"line 0\nline 1\nline 2\n"]
+
+        thread = threading.Thread(target=sink.write, args=(b"from a thread",))
+        thread.start()
+        thread.join()
+        assert path.read_bytes().endswith(b"from a thread\n")
+
+        loop = asyncio.new_event_loop()
+
+        def log_and_stop() -> None:
+            sink.write(b"last of the first loop")  # the loop stops before the flush it scheduled runs...
+            loop.stop()
+
+        loop.call_soon(log_and_stop)
+        loop.run_forever()
+        loop.close()
+        assert not path.read_bytes().endswith(b"last of the first loop\n")
+        asyncio.run(one_iteration())  # ...so the next loop's first line schedules a flush that writes both
+        assert path.read_bytes().endswith(b"last of the first loop\nline 0\nline 1\nline 2\n")
+    finally:
+        os.close(fd)
