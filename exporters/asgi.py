@@ -12,8 +12,6 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from exporters import exposition, metrics, tracing
@@ -94,21 +92,20 @@ class TelemetryMiddleware:
         method = scope["method"]
         if method not in KNOWN_METHODS:
             method = "_OTHER"
-        user_agent = ""
-        request_bytes = 0  # the Content-Length; a chunked body is counted as it is received
-        chunked = False
+        # One dict built in C, then five lookups: cheaper than a Python loop over a browser's dozen headers.
+        headers = dict(scope["headers"])
+        user_agent = headers.get(b"user-agent", b"").decode("latin-1")
+        length = headers.get(b"content-length")
+        request_bytes = int(length) if length is not None and length.isdigit() else 0
+        encoding = headers.get(b"transfer-encoding")
+        chunked = encoding is not None and b"chunked" in encoding.lower()
         carrier: dict[str, str] | None = None
-        for name, value in scope["headers"]:
-            if name == b"user-agent":
-                user_agent = value.decode("latin-1")
-            elif name == b"content-length":
-                request_bytes = int(value) if value.isdigit() else 0
-            elif name == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
-            elif name == b"traceparent" or name == b"tracestate":
-                if carrier is None:
-                    carrier = {}
-                carrier[name.decode("latin-1")] = value.decode("latin-1")
+        traceparent_in = headers.get(b"traceparent")
+        if traceparent_in is not None:
+            carrier = {"traceparent": traceparent_in.decode("latin-1")}
+            tracestate = headers.get(b"tracestate")
+            if tracestate is not None:
+                carrier["tracestate"] = tracestate.decode("latin-1")
         span: Any = None  # the server span when it is sampled (recorded and exported), else None
         traceparent: bytes | None = None  # b"00-<trace id>-<span id>-<flags>": the response header, log ids
         token = None
@@ -120,7 +117,7 @@ class TelemetryMiddleware:
                 if started.is_recording():
                     span = started
                     span.set_attributes(_span_attributes(scope, method, user_agent))
-                token = otel_context.attach(trace.set_span_in_context(started, parent))
+                token = tracing.attach_span(started, parent)
         active = self.series.active(method) if self.metrics else None
         if active is not None:
             active.inc()
@@ -186,7 +183,7 @@ class TelemetryMiddleware:
             if span is not None:
                 _end_span(span, method, route, status, error)
             if token is not None:
-                otel_context.detach(token)
+                tracing.detach(token)
 
     def refresh_gauges(self, now: float) -> None:
         """Refresh pool gauges every few seconds from the request path, so that in multiprocess mode every

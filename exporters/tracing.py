@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import NoOpTracerProvider, SpanKind, Tracer
+from opentelemetry.trace import propagation as trace_propagation
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from exporters.lean_tracer import LeanTracer
@@ -96,7 +99,9 @@ def shutdown_tracing() -> None:
 def traceparent_bytes(span_context: trace.SpanContext) -> bytes:
     """The W3C ``traceparent`` header value for ``span_context``, as bytes for a response header (bytes
     %-formatting: half the cost of an f-string plus encode)."""
-    return b"00-%032x-%016x-%02x" % (span_context.trace_id, span_context.span_id, span_context.trace_flags)
+    # SpanContext is a tuple (trace_id, span_id, is_remote, trace_flags, ...): indexing skips three
+    # property calls.
+    return b"00-%032x-%016x-%02x" % (span_context[0], span_context[1], span_context[3])
 
 
 def format_traceparent(span_context: trace.SpanContext) -> str:
@@ -108,6 +113,40 @@ def hex_ids(traceparent: bytes) -> tuple[str, str]:
     """(trace id, span id) in hex, sliced from a ``traceparent_bytes`` value: cheaper than formatting the
     ids again for a log line or an exemplar."""
     return traceparent[3:35].decode("ascii"), traceparent[36:52].decode("ascii")
+
+
+def _runtime_context_var() -> Any:
+    """The ContextVar behind OpenTelemetry's current context, when the runtime context is the default
+    contextvars one (it can be replaced through OTEL_PYTHON_CONTEXT); else None."""
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    if isinstance(runtime, ContextVarsRuntimeContext):
+        return getattr(runtime, "_current_context", None)
+    return None
+
+
+_CURRENT_CONTEXT = _runtime_context_var()
+_SPAN_KEY = getattr(trace_propagation, "_SPAN_KEY", None)
+
+
+def attach_span(span: trace.Span, parent: Context | None) -> Any:
+    """Make ``span`` current (in ``parent``, or in the current context when None) until ``detach(token)``.
+
+    What ``context.attach(trace.set_span_in_context(span, parent))`` does, straight on the runtime's
+    ContextVar: it runs once per request, and the four API calls it saves cost 2.8k of its 7.7k
+    instructions (callgrind). Falls back to the public API when the runtime context is not the default.
+    """
+    if _CURRENT_CONTEXT is None or _SPAN_KEY is None:
+        return otel_context.attach(trace.set_span_in_context(span, parent))
+    return _CURRENT_CONTEXT.set(Context({**(_CURRENT_CONTEXT.get() if parent is None else parent),
+                                         _SPAN_KEY: span}))
+
+
+def detach(token: Any) -> None:
+    """Undo ``attach_span``."""
+    if _CURRENT_CONTEXT is None or _SPAN_KEY is None:
+        otel_context.detach(token)
+    else:
+        _CURRENT_CONTEXT.reset(token)
 
 
 def use_span(span: trace.Span) -> Any:

@@ -59,9 +59,9 @@ def format_timestamp(now: float) -> str:
     return _timestamps.format(now)
 
 
-def timestamp_parts(now: float) -> tuple[bytes, int]:
-    """``format_timestamp(now)`` in two parts: the seconds as bytes and the milliseconds."""
-    return _timestamps.parts(now)
+# ``format_timestamp(now)`` in two parts, the seconds as bytes and the milliseconds (the bound method
+# itself: one call less on the access line's path).
+timestamp_parts = _timestamps.parts
 
 
 def add_timestamp(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:

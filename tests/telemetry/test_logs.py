@@ -131,6 +131,9 @@ def test_access_line_follows_a_new_service_identity(tmp_path):
      "127.0.0.1", ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")),
     ('/odd/"quoted"\\back\tslash/\u00e9\u2603/\x01', 'agent "with" \\ quotes\n', "u-1", None, None, None, None),
     ("/cards/4242424242424242", "", None, "Bearer planted-token-123456", "/cards/{n}", "::1", None),
+    # A letters-and-digits request id takes the shortcut unless it holds a card-length digit run.
+    ("/v1/islands", "curl/8.5", None, "req4242424242424242x", "/v1/islands", "10.0.0.1", None),
+    ("/v1/islands", "curl/8.5", None, "\u00e9t\u00e9", "/v1/islands", "10.0.0.1", None),
 ])
 def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, user_id, request_id, route, ip,
                                                        trace):

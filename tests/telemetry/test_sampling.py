@@ -1,6 +1,7 @@
 """The server span's own root sampling agrees with ParentBased(TraceIdRatioBased) and keeps its ids."""
 from __future__ import annotations
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
@@ -56,3 +57,34 @@ def test_traceparent_bytes_is_the_w3c_header_value():
         assert tracing.hex_ids(value) == (f"{trace_id:032x}", f"{span_id:016x}")
     example = SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, False, TraceFlags(1))
     assert tracing.format_traceparent(example) == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_attach_span_makes_the_span_current_like_the_public_api(monkeypatch, fast):
+    """tracing.attach_span sets OpenTelemetry's context straight on its ContextVar: what is current inside
+    (the span, and every other value of the context it was attached in) and after detach must be what
+    ``context.attach(trace.set_span_in_context(...))`` gives; without the default runtime context it must
+    use exactly that."""
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext
+
+    if not fast:
+        monkeypatch.setattr(tracing, "_CURRENT_CONTEXT", None)
+    else:
+        assert tracing._CURRENT_CONTEXT is not None  # the shortcut is really taken with the default runtime
+    key = otel_context.create_key("outer")
+    outer = otel_context.attach(otel_context.set_value(key, "kept"))
+    try:
+        span = NonRecordingSpan(SpanContext(0x1234, 0x5678, False))
+        token = tracing.attach_span(span, None)
+        assert trace.get_current_span() is span and otel_context.get_value(key) == "kept"
+        tracing.detach(token)
+        assert trace.get_current_span() is trace.INVALID_SPAN and otel_context.get_value(key) == "kept"
+        parent = otel_context.set_value(key, "from the parent", otel_context.Context())
+        token = tracing.attach_span(span, parent)
+        assert trace.get_current_span() is span and otel_context.get_value(key) == "from the parent"
+        tracing.detach(token)
+        assert otel_context.get_value(key) == "kept"
+    finally:
+        otel_context.detach(outer)
