@@ -87,8 +87,17 @@ class LeanSpan(trace.Span):
             attributes[key] = value
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        # set_attribute's checks inlined: a sampled server span gets ten attributes here at once.
+        if self._end_time is not None:
+            return
+        mine = self._attributes
         for key, value in attributes.items():
-            self.set_attribute(key, value)
+            if type(value) not in _PRIMITIVES:
+                value = _clean_attribute_value(value, None)
+                if value is None:  # the SDK's check logged why
+                    continue
+            if key in mine or len(mine) < MAX_ATTRIBUTES:
+                mine[key] = value
 
     def add_event(self, name: str, attributes: Mapping[str, Any] | None = None,
                   timestamp: int | None = None) -> None:

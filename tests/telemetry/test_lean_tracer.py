@@ -166,8 +166,12 @@ def test_attribute_count_is_bounded_like_the_sdk_default():
         span.set_attribute(f"a{i}", i)
     span.set_attribute("a0", "updated")  # an existing key may still change
     span.end()
-    [done] = exporter.get_finished_spans()
-    assert len(done.attributes) == 128 and done.attributes["a0"] == "updated"
+    bulk = tracer.start_span("many at once")
+    bulk.set_attributes({f"a{i}": i for i in range(200)})
+    bulk.set_attributes({"a0": "updated"})
+    bulk.end()
+    for done in exporter.get_finished_spans():
+        assert len(done.attributes) == 128 and done.attributes["a0"] == "updated"
 
 
 def test_start_as_current_span_makes_it_current_and_ends_it():
