@@ -8,11 +8,10 @@ it makes. Command names are the low-cardinality operation (``GET``, ``SET``, ``P
 from __future__ import annotations
 
 import functools
-import time
+from time import perf_counter
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 
 from exporters import metrics, tracing
 from exporters.logs.processors import error_type_name
@@ -57,14 +56,13 @@ def _server_attributes(client: Any) -> dict[str, Any]:
 
 
 def _start(operation: str, base: dict[str, Any]) -> Any:
-    if not trace.get_current_span().is_recording():
-        return None
+    """The client span of one command (the caller checked the current span is recording)."""
     return tracing.get_tracer().start_span(
         operation, kind=SpanKind.CLIENT, attributes={**base, "db.operation.name": operation})
 
 
 def _finish(span: Any, operation: str, start: float, error: BaseException | None) -> None:
-    _histogram(operation, "success" if error is None else "error").observe(time.perf_counter() - start)
+    _histogram(operation, "success" if error is None else "error").observe(perf_counter() - start)
     if span is not None:
         if error is not None:
             span.set_attribute("error.type", error_type_name(type(error)))
@@ -80,18 +78,26 @@ def instrument_redis(client: Any) -> Any:
     execute_command = client.execute_command
     make_pipeline = client.pipeline
 
-    # One coroutine per command (no inner helper coroutine to await): this wraps every Redis call.
+    # One coroutine per command (no inner helper coroutine to await): this wraps every Redis call. The
+    # usual case (an unsampled request, a successful command) is inlined: the command name and the
+    # histogram child come from caches, and no helper is called.
     @functools.wraps(execute_command)
     async def traced_execute_command(*args: Any, **options: Any) -> Any:
-        operation = _command_name(args)
-        span = _start(operation, base)
-        start = time.perf_counter()
+        operation = _command_names.get(args[0]) if args else None
+        if operation is None:
+            operation = _command_name(args)
+        span = _start(operation, base) if get_current_span().is_recording() else None
+        start = perf_counter()
         try:
             result = await execute_command(*args, **options)
         except BaseException as exc:
             _finish(span, operation, start, exc)
             raise
-        _finish(span, operation, start, None)
+        if span is None:
+            child = _children.get((operation, "success")) or _histogram(operation, "success")
+            child.observe(perf_counter() - start)
+        else:
+            _finish(span, operation, start, None)
         return result
 
     @functools.wraps(make_pipeline)
@@ -100,8 +106,8 @@ def instrument_redis(client: Any) -> Any:
         execute = pipe.execute
 
         async def traced_execute(*eargs: Any, **ekwargs: Any) -> Any:
-            span = _start("PIPELINE", base)
-            start = time.perf_counter()
+            span = _start("PIPELINE", base) if get_current_span().is_recording() else None
+            start = perf_counter()
             try:
                 result = await execute(*eargs, **ekwargs)
             except BaseException as exc:

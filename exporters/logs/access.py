@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from exporters.logs import setup
-from exporters.logs.processors import ECS_VERSION, timestamp_parts
+from exporters.logs.processors import ECS_VERSION, SECOND_CACHE
 from exporters.logs.redact import redact_text
 
 _MEMO_MAX = 4096  # fragments remembered per memo; cleared when full (a flood of unique paths or agents)
@@ -32,6 +32,7 @@ _clients: dict[tuple[str | None, str], bytes] = {}
 _shapes_identity: list[Any] = [None]
 _STATE = setup.STATE
 _sink = setup.SINK
+_clock = SECOND_CACHE
 
 _LINE = (b'{"@timestamp":"%b.%03dZ%b%d}%b%b%d%b%b,"event":{"dataset":"island.access","duration":%d}%b}')
 _LINE_TRACED = (b'{"@timestamp":"%b.%03dZ%b%d}%b%b%d%b%b,"event":{"dataset":"island.access","duration":%d}%b'
@@ -127,7 +128,11 @@ def access_line(method: str, path: str, status: int, duration_s: float, route: s
         user = b',"user":{"id":"%d"}' % user_id
     else:
         user = b',"user":{"id":%b}' % _dumps(str(user_id))
-    prefix, millis = timestamp_parts(time())
+    now = time()  # format_timestamp(now), inlined: the cached second as bytes and the milliseconds
+    second = int(now)
+    if second != _clock.second:
+        _clock.refresh(second)
+    prefix, millis = _clock.prefix_bytes, int((now - second) * 1000)
     if traceparent is None:
         line = _LINE % (prefix, millis, head, request_bytes, request, response, response_bytes, tail, client,
                         int(duration_s * 1e9), user)

@@ -35,23 +35,18 @@ class _SecondCache:
     def format(self, now: float) -> str:
         second = int(now)
         if second != self.second:
-            self._refresh(second)
+            self.refresh(second)
         return f"{self.prefix}.{int((now - second) * 1000):03d}Z"
 
-    def parts(self, now: float) -> tuple[bytes, int]:
-        """(``b"2026-11-25T19:15:00"``, milliseconds) for writers that format the line in one step."""
-        second = int(now)
-        if second != self.second:
-            self._refresh(second)
-        return self.prefix_bytes, int((now - second) * 1000)
-
-    def _refresh(self, second: int) -> None:
+    def refresh(self, second: int) -> None:
+        """Make ``second`` (Unix seconds) the cached one."""
         self.second = second
         self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         self.prefix_bytes = self.prefix.encode()
 
 
 _timestamps = _SecondCache()
+SECOND_CACHE = _timestamps  # for the access line, which formats its timestamp inline
 
 
 def format_timestamp(now: float) -> str:
@@ -59,9 +54,6 @@ def format_timestamp(now: float) -> str:
     return _timestamps.format(now)
 
 
-# ``format_timestamp(now)`` in two parts, the seconds as bytes and the milliseconds (the bound method
-# itself: one call less on the access line's path).
-timestamp_parts = _timestamps.parts
 
 
 def add_timestamp(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
