@@ -44,25 +44,26 @@ class _Series:
     labels() lookup (prometheus_client's labels() validates and locks on each call)."""
 
     def __init__(self) -> None:
-        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
-        self._active: dict[str, Any] = {}
+        # Read directly on the request path (a dict lookup, no method call); the methods fill them.
+        self.children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+        self.actives: dict[str, Any] = {}
 
     def http(self, method: str, route: str, status: int) -> tuple[Any, Any, Any]:
         key = (method, route, status)
-        children = self._children.get(key)
+        children = self.children.get(key)
         if children is None:
             labels = (method, route, str(status))
             children = (metrics.http_server_request_duration.labels(*labels),
                         metrics.http_server_request_body_size.labels(*labels),
                         metrics.http_server_response_body_size.labels(*labels))
-            if len(self._children) < _MAX_CACHED_SERIES:
-                self._children[key] = children
+            if len(self.children) < _MAX_CACHED_SERIES:
+                self.children[key] = children
         return children
 
     def active(self, method: str) -> Any:
-        child = self._active.get(method)
+        child = self.actives.get(method)
         if child is None:
-            child = self._active[method] = metrics.http_server_active_requests.labels(method)
+            child = self.actives[method] = metrics.http_server_active_requests.labels(method)
         return child
 
 
@@ -118,7 +119,8 @@ class TelemetryMiddleware:
                     span = started
                     span.set_attributes(_span_attributes(scope, method, user_agent))
                 token = tracing.attach_span(started, parent)
-        active = self.series.active(method) if self.metrics else None
+        series = self.series
+        active = (series.actives.get(method) or series.active(method)) if self.metrics else None
         if active is not None:
             active.inc()
         status = 500
@@ -158,7 +160,8 @@ class TelemetryMiddleware:
             route = route_template(scope)
             if active is not None:
                 active.dec()
-                duration_h, request_h, response_h = self.series.http(method, route or UNMATCHED_ROUTE, status)
+                key = (method, route or UNMATCHED_ROUTE, status)
+                duration_h, request_h, response_h = series.children.get(key) or series.http(*key)
                 if span is not None and self.exemplars:
                     duration_h.observe(duration, {"trace_id": tracing.hex_ids(traceparent)[0]})  # type: ignore[arg-type]
                 else:
