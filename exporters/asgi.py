@@ -70,10 +70,10 @@ class _Series:
 class TelemetryMiddleware:
     """Pure ASGI middleware: metrics, server span and access log per HTTP request (others pass through).
 
-    The per-request work is one coroutine with plain locals and one closure for ``send``: an earlier
-    version kept the request's state on a ``_Request`` object with methods, which cost 0.7 µs more a
-    request in a tight loop and about twice that in the live server (tracked in the README's cost
-    section); the parts that run for few requests (sampled spans, errors) stay in functions below.
+    The per-request work is one coroutine with plain locals and one closure for ``send`` (an earlier
+    version kept the request's state on a ``_Request`` object with methods); the parts that run for few
+    requests (sampled spans, errors) stay in functions below. With every part off, the middleware adds
+    19.6k instructions a request to a bare app against 23.0k before (``benchmarks.middleware_instructions``).
     """
 
     def __init__(self, app: Any, config: TelemetryConfig) -> None:
@@ -93,7 +93,8 @@ class TelemetryMiddleware:
         method = scope["method"]
         if method not in KNOWN_METHODS:
             method = "_OTHER"
-        # One dict built in C, then five lookups: cheaper than a Python loop over a browser's dozen headers.
+        # One dict built in C, then five lookups: 7.2k instructions for a browser's seven headers against
+        # 8.3k for a Python loop over them (callgrind), and less the fewer headers there are.
         headers = dict(scope["headers"])
         user_agent = headers.get(b"user-agent", b"").decode("latin-1")
         length = headers.get(b"content-length")

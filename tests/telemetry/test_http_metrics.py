@@ -91,3 +91,45 @@ async def test_promtool_lint_is_clean_after_traffic_to_every_route(client, facto
                                    capture_output=True, text=True, check=False)
     assert lint.stdout + lint.stderr == "", lint.stdout + lint.stderr
     assert lint.returncode == 0
+
+
+@pytest.mark.parametrize("headers, chunks, expected", [
+    ([(b"content-length", b"11")], [b"hello world"], 11),  # the Content-Length; receive is not wrapped
+    ([(b"transfer-encoding", b"chunked")], [b"hello ", b"world", b"!"], 12),  # counted as received
+    ([(b"content-length", b"99"), (b"transfer-encoding", b"Chunked")], [b"abc"], 3),  # chunked wins
+    ([], [], 0),
+])
+async def test_request_body_size_from_content_length_or_counted(headers, chunks, expected):
+    """http.server.request.body.size: the Content-Length when the body has one (as OpenTelemetry's ASGI
+    instrumentation reads it), the bytes received when it comes chunked."""
+    import dataclasses
+
+    from exporters.asgi import TelemetryMiddleware
+    from exporters.config import TelemetryConfig
+
+    route = f"/body-size-{uuid.uuid4().hex[:8]}"
+
+    class Route:
+        path_format = route
+
+    async def app(scope, receive, send):
+        scope["route"] = Route
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    messages = messages or [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        pass
+
+    config = dataclasses.replace(TelemetryConfig.off(), metrics=True, excluded_paths=frozenset())
+    scope = {"type": "http", "method": "POST", "path": route, "headers": headers, "state": {}}
+    await TelemetryMiddleware(app, config)(scope, receive, send)
+    labels = {"http_request_method": "POST", "http_route": route, "http_response_status_code": "204"}
+    assert REGISTRY.get_sample_value("http_server_request_body_size_bytes_sum", labels) == expected
