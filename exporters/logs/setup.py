@@ -203,24 +203,9 @@ class LogState:
 STATE = LogState()
 
 
-def level_threshold() -> int:
-    """The configured minimum level (a ``logging`` number)."""
-    return STATE.level
-
-
-def service_identity() -> dict[str, Any] | None:
-    """``{"service": {...}, "process": {"pid": ...}}`` for hand-built ECS lines; None when ECS is off."""
-    return STATE.identity
-
-
 def flush_logs() -> None:
     """Write out the lines gathered in the current event-loop iteration (tests reading the file, exit)."""
     _SINK.flush()
-
-
-def write_line(line: bytes) -> None:
-    """Write one already rendered line to the configured outputs."""
-    _SINK.write(line)
 
 
 def emit(method_name: str, event_dict: dict[str, Any]) -> None:
