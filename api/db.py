@@ -48,3 +48,18 @@ async def get_conn(request: Request) -> AsyncIterator[Conn]:
 
 
 DbConn = Annotated[Conn, Depends(get_conn)]
+
+
+def get_pool(request: Request) -> AsyncConnectionPool[Conn]:
+    """FastAPI dependency: the pool itself, for handlers that may answer without the database.
+
+    The cached reads (vehicle search and detail) take a connection only when the cache misses. With
+    ``DbConn`` a cache hit held a connection for the whole request, Redis round trip included, so under
+    load cached reads queued for the pool (10 connections for wrk's 16 requests in flight in
+    benchmarks.telemetry: 16 asyncio lock acquisitions a request, counted with cProfile).
+    """
+    pool: AsyncConnectionPool[Conn] = request.app.state.pool
+    return pool
+
+
+DbPool = Annotated[AsyncConnectionPool[Conn], Depends(get_pool)]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from api import cache
 from api.auth.deps import OptionalUser, require_role
 from api.auth.tokens import Principal
-from api.db import DbConn
+from api.db import DbConn, DbPool
 from api.errors import ErrorEnvelope, field_error, not_found
 from api.vehicles import repository as repo
 from api.vehicles.schemas import (
@@ -40,7 +40,7 @@ def _json(body: bytes, hit: bool | None = None, status_code: int = 200) -> Respo
 
 @router.get("/v1/vehicles", response_model=VehiclePage)
 async def search(
-    request: Request, conn: DbConn,
+    request: Request, pool: DbPool,
     island: Island | None = None,
     start_date: Annotated[date | None, Query(description="pick-up date (YYYY-MM-DD); needs end_date")] = None,
     end_date: Annotated[date | None, Query(description="return date, after start_date")] = None,
@@ -63,8 +63,9 @@ async def search(
                         fuel=fuel, drive_side=drive_side, features=features or [], sort=sort)
     settings = request.app.state.settings
 
-    async def load() -> dict[str, Any]:
-        return await search_vehicles(conn, query, limit, cursor, settings.cursor_key)
+    async def load() -> dict[str, Any]:  # a connection only on a cache miss (see api.db.get_pool)
+        async with pool.connection() as conn:
+            return await search_vehicles(conn, query, limit, cursor, settings.cursor_key)
 
     normalised = {**query.normal_form(), "limit": limit, "cursor": cursor}
     body, hit = await cache.cached_search(request.app.state.redis, normalised, settings.cache_ttl_s, load)
@@ -72,10 +73,11 @@ async def search(
 
 
 @router.get("/v1/vehicles/{vehicle_id}", response_model=VehicleOut, responses={404: {"model": ErrorEnvelope}})
-async def detail(vehicle_id: VehicleId, request: Request, conn: DbConn, user: OptionalUser) -> Response:
+async def detail(vehicle_id: VehicleId, request: Request, pool: DbPool, user: OptionalUser) -> Response:
     """One vehicle with its rating; an unlisted one only for its host."""
-    async def load() -> dict[str, Any] | None:
-        return await repo.get_vehicle(conn, vehicle_id)
+    async def load() -> dict[str, Any] | None:  # a connection only on a cache miss (see api.db.get_pool)
+        async with pool.connection() as conn:
+            return await repo.get_vehicle(conn, vehicle_id)
 
     body, hit = await cache.cached_vehicle(request.app.state.redis, vehicle_id, request.app.state.settings.cache_ttl_s,
                                            load)

@@ -33,6 +33,30 @@ async def test_search_is_cached_by_normalised_query_and_invalidated(client, fact
     assert sorted(v["id"] for v in c.json()["items"]) == sorted([first["id"], second["id"]])
 
 
+async def test_cache_hits_take_no_database_connection(client, factory, app):
+    """A cached read borrows a pooled connection only when it misses: under load, hits must not queue
+    for the pool behind requests that need the database."""
+    tag = f"t{uuid.uuid4().hex[:12]}"
+    vehicle = await factory.vehicle(features=[tag])
+    pool, borrowed = app.state.pool, []
+    connection = pool.connection
+
+    def counting_connection(*args, **kwargs):
+        borrowed.append(1)
+        return connection(*args, **kwargs)
+
+    pool.connection = counting_connection
+    try:
+        for url, params in ((f"/v1/vehicles/{vehicle['id']}", None), ("/v1/vehicles", {"features": tag})):
+            before = len(borrowed)
+            miss, hit = await client.get(url, params=params), await client.get(url, params=params)
+            assert (miss.headers["x-cache"], hit.headers["x-cache"]) == ("MISS", "HIT")
+            assert miss.json() == hit.json()
+            assert len(borrowed) - before == 1, url
+    finally:
+        del pool.connection
+
+
 async def test_out_of_band_change_is_seen_after_invalidate_vehicle(client, factory, app):
     vehicle = await factory.vehicle()
     url = f"/v1/vehicles/{vehicle['id']}"
