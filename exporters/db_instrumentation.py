@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from exporters import exposition, metrics, tracing
@@ -107,7 +106,7 @@ class InstrumentedAsyncCursor(psycopg.AsyncCursor):  # type: ignore[type-arg]
     async def _measured(self, query: Any, run: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         """Await ``run(*args, **kwargs)`` (the cursor's own execute/executemany), timed and traced as ``query``."""
         summary = summary_of(query, self)
-        span = _start_span(summary, self.connection) if trace.get_current_span().is_recording() else None
+        span = _start_span(summary, self.connection) if tracing.current_span_recording() else None
         start = time.perf_counter()
         outcome = "success"
         try:

@@ -1,8 +1,8 @@
-"""Lock-free histogram and gauge for the API's hot path, in one process only.
+"""Lock-free histogram, gauge and counter for the API's hot path, in one process only.
 
-``FastHistogram`` and ``FastGauge`` have the part of prometheus_client's ``Histogram`` / ``Gauge``
-interface the API uses (``labels(...)`` returning a cached child; ``observe(amount, exemplar)``,
-``inc``, ``dec``, ``set``) and register themselves in prometheus_client's ``REGISTRY`` as a collector whose
+``FastHistogram``, ``FastGauge`` and ``FastCounter`` have the part of prometheus_client's ``Histogram`` /
+``Gauge`` / ``Counter`` interface the API uses (``labels(...)`` returning a cached child;
+``observe(amount, exemplar)``, ``inc``, ``dec``, ``set``) and register themselves in prometheus_client's ``REGISTRY`` as a collector whose
 ``collect()`` yields the same families, so ``generate_latest``, the OpenMetrics encoder (exemplars
 included) and ``REGISTRY.get_sample_value`` see them like prometheus_client's own metrics. The one
 difference in the output: no ``_created`` sample (prometheus_client's is the time a child was created,
@@ -10,9 +10,11 @@ which no dashboard or rule of ours reads).
 
 Why our own: prometheus_client's ``Histogram.labels(...).observe()`` takes a lock per value (the sum and
 the bucket are two ``MutexValue``s), walks the bounds with ``enumerate`` and checks
-``_raise_if_not_observable`` on every call; ``Gauge.inc``/``dec`` take a lock each. The telemetry
-middleware does three observes, one inc and one dec per request, and every SQL statement and Redis command
-one more observe. Measured in one process, interleaved, min of 15 repeats of 100 000 calls minus the
+``_raise_if_not_observable`` on every call; ``Gauge.inc``/``dec`` and ``Counter.inc`` take a lock each. The
+telemetry middleware does three observes, one inc and one dec per request, every SQL statement and Redis
+command one more observe, and every cached read one counter inc (``island_cache_requests_total``: 84
+Python opcodes a request through prometheus_client's ``Counter.inc``, 2 here, counted with a
+``sys.settrace`` opcode tracer in the live server). Measured in one process, interleaved, min of 15 repeats of 100 000 calls minus the
 empty loop (``benchmarks/metrics_store.py``, 26 Nov 2026 01:30 UTC, 2-core VM at load 1.4, CPython 3.11.7,
 prometheus_client 0.26.0), per call:
 
@@ -51,15 +53,20 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Generic, TypeVar
 
-from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics import _validate_exemplar, _validate_labelnames, _validate_metric_name
-from prometheus_client.metrics_core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.samples import Exemplar
 from prometheus_client.utils import INF, floatToGoString
 
-__all__ = ["FastGauge", "FastHistogram", "GaugeChild", "HistogramChild"]
+__all__ = ["CounterChild", "FastCounter", "FastGauge", "FastHistogram", "GaugeChild", "HistogramChild"]
 
-C = TypeVar("C", "HistogramChild", "GaugeChild")
+C = TypeVar("C", "HistogramChild", "GaugeChild", "CounterChild")
 
 
 _valid_exemplar_names: set[str] = set()
@@ -126,6 +133,23 @@ class GaugeChild:
 
     def set(self, value: float) -> None:
         self._value = float(value)
+
+    def get(self) -> float:
+        return self._value
+
+
+class CounterChild:
+    """One labelled series of a ``FastCounter`` (no lock: see the module doc)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self) -> None:
+        self._value = 0.0
+
+    def inc(self, amount: float = 1) -> None:
+        if amount < 0:
+            raise ValueError("Counters can only be incremented by non-negative amounts.")
+        self._value += amount
 
     def get(self) -> float:
         return self._value
@@ -250,4 +274,27 @@ class FastGauge(_Family[GaugeChild]):
 
     def _add(self, family: Metric, values: tuple[str, ...], child: GaugeChild) -> None:
         assert isinstance(family, GaugeMetricFamily)
+        family.add_metric(values, child.get())
+
+
+class FastCounter(_Family[CounterChild]):
+    """A counter with prometheus_client's interface and exposition (``<name>_total``), without a lock."""
+
+    def __init__(self, name: str, documentation: str, labelnames: Iterable[str] = (),
+                 registry: CollectorRegistry | None = REGISTRY) -> None:
+        # As prometheus_client: the family is named without the suffix.
+        super().__init__(name.removesuffix("_total"), documentation, labelnames, registry, Counter)
+
+    def inc(self, amount: float = 1) -> None:
+        """On a counter declared without labels."""
+        self._unlabelled().inc(amount)
+
+    def _new_child(self) -> CounterChild:
+        return CounterChild()
+
+    def _family(self) -> CounterMetricFamily:
+        return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+    def _add(self, family: Metric, values: tuple[str, ...], child: CounterChild) -> None:
+        assert isinstance(family, CounterMetricFamily)
         family.add_metric(values, child.get())

@@ -47,10 +47,19 @@ def enable(metrics_on: bool, traces_on: bool) -> None:
     _metrics_on, _traces_on = metrics_on, traces_on
 
 
+_cache_children: dict[tuple[str, bool], Any] = {}
+
+
 def cache_lookup(cache: str, hit: bool) -> None:
     """A cache-aside read: ``hit`` True when Redis had the value."""
     if _metrics_on:
-        _child(metrics.cache_requests, cache, "hit" if hit else "miss").inc()
+        # Every cached request passes here: one dict lookup by (cache, hit), no label tuple to build.
+        child = _cache_children.get((cache, hit))
+        if child is None:
+            child = _child(metrics.cache_requests, cache, "hit" if hit else "miss")
+            if len(_cache_children) < 64:
+                _cache_children[(cache, hit)] = child
+        child.inc()
 
 
 def redis_error(operation: str) -> None:

@@ -5,9 +5,10 @@ dependency metrics follow the OTel database-client conventions where one exists
 (``db_client_operation_duration_seconds``, ``db_client_connection_*``); the application's own counters
 carry the ``island_`` prefix. Gauges say how they add up across ``--workers`` (multiprocess_mode).
 
-The five metrics on the hot path (the middleware's three histograms and its active-requests gauge, and
-the per-statement/per-command ``db_client_operation_duration_seconds``) are built by ``_histogram`` /
-``_gauge``: ``exporters.fast_metrics``' lock-free ones in a single process, prometheus_client's in
+The six metrics on the hot path (the middleware's three histograms and its active-requests gauge, the
+per-statement/per-command ``db_client_operation_duration_seconds`` and the per-cached-read
+``island_cache_requests_total``) are built by ``_histogram`` / ``_gauge`` / ``_counter``:
+``exporters.fast_metrics``' lock-free ones in a single process, prometheus_client's in
 multiprocess mode (mmap files merged at scrape time), chosen once, at import. Everything else is
 prometheus_client's.
 """
@@ -19,7 +20,7 @@ from typing import Literal
 from prometheus_client import Counter, Gauge, Histogram
 
 from exporters import exposition
-from exporters.fast_metrics import FastGauge, FastHistogram
+from exporters.fast_metrics import FastCounter, FastGauge, FastHistogram
 
 _SINGLE_PROCESS = exposition.multiprocess_dir() is None
 _LiveMode = Literal["livesum", "livemax", "livemin", "liveall", "livemostrecent"]
@@ -42,6 +43,12 @@ def _gauge(name: str, documentation: str, labelnames: Sequence[str], multiproces
     if _SINGLE_PROCESS:
         return FastGauge(name, documentation, labelnames)
     return Gauge(name, documentation, labelnames, multiprocess_mode=multiprocess_mode)
+
+
+def _counter(name: str, documentation: str, labelnames: Sequence[str]) -> Counter | FastCounter:
+    if _SINGLE_PROCESS:
+        return FastCounter(name, documentation, labelnames)
+    return Counter(name, documentation, labelnames)
 
 
 # --- HTTP server (the telemetry middleware) ---------------------------------------------------------------
@@ -83,7 +90,7 @@ db_client_connection_timeouts = Counter(
     ("db_client_connection_pool_name",))
 
 # --- application measurement points (exporters.instruments) ------------------------------------------------
-cache_requests = Counter(
+cache_requests = _counter(
     "island_cache_requests", "Cache-aside reads by cache and result (hit or miss).", ("cache", "result"))
 redis_errors = Counter(
     "island_redis_errors", "Redis commands that failed (the API carried on without it).", ("operation",))

@@ -11,7 +11,7 @@ import functools
 from time import perf_counter
 from typing import Any
 
-from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from exporters import metrics, tracing
 from exporters.logs.processors import error_type_name
@@ -86,7 +86,7 @@ def instrument_redis(client: Any) -> Any:
         operation = _command_names.get(args[0]) if args else None
         if operation is None:
             operation = _command_name(args)
-        span = _start(operation, base) if get_current_span().is_recording() else None
+        span = _start(operation, base) if tracing.current_span_recording() else None
         start = perf_counter()
         try:
             result = await execute_command(*args, **options)
@@ -106,7 +106,7 @@ def instrument_redis(client: Any) -> Any:
         execute = pipe.execute
 
         async def traced_execute(*eargs: Any, **ekwargs: Any) -> Any:
-            span = _start("PIPELINE", base) if get_current_span().is_recording() else None
+            span = _start("PIPELINE", base) if tracing.current_span_recording() else None
             start = perf_counter()
             try:
                 result = await execute(*eargs, **ekwargs)

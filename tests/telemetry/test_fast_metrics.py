@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
-from exporters.fast_metrics import FastGauge, FastHistogram
+from exporters.fast_metrics import FastCounter, FastGauge, FastHistogram
 from exporters.metrics import BODY_SIZE_BUCKETS, HTTP_DURATION_BUCKETS, HTTP_LABELS
 
 NAME = "http_server_request_duration_seconds"
@@ -170,6 +170,25 @@ def test_gauge_inc_dec_set_and_its_text_equal_prometheus_client():
     assert generate_openmetrics(registry) == generate_openmetrics(their_registry)
 
 
+def test_counter_inc_and_its_text_equal_prometheus_client():
+    registry, their_registry = CollectorRegistry(), CollectorRegistry()
+    ours = FastCounter("island_cache_requests", "Cache-aside reads.", ("cache", "result"), registry=registry)
+    theirs = Counter("island_cache_requests", "Cache-aside reads.", ("cache", "result"), registry=their_registry)
+    for counter in (ours, theirs):
+        hit = counter.labels("vehicle", "hit")
+        hit.inc()
+        hit.inc(2.5)
+        counter.labels(cache="search", result="miss").inc()
+        with pytest.raises(ValueError, match="non-negative"):
+            hit.inc(-1)
+    assert registry.get_sample_value("island_cache_requests_total", {"cache": "vehicle", "result": "hit"}) == 3.5
+    assert registry.get_sample_value("island_cache_requests_total", {"cache": "search", "result": "miss"}) == 1.0
+    theirs_text = generate_latest(their_registry).decode()
+    assert generate_latest(registry).decode() == _without_created(theirs_text) + "\n"
+    assert generate_openmetrics(registry).decode() == _without_created(generate_openmetrics(their_registry).decode()) + "\n"
+    assert FastCounter("jobs_total", "Jobs.", registry=None).name == "jobs"  # the suffix is the family's
+
+
 def test_unlabelled_metrics_show_zero_before_use_as_prometheus_client_does():
     registry, their_registry = CollectorRegistry(), CollectorRegistry()
     gauge = FastGauge("island_queue_depth", "Depth.", registry=registry)
@@ -203,7 +222,8 @@ import json
 from exporters import metrics
 print(json.dumps({name: type(getattr(metrics, name)).__name__ for name in (
     "http_server_request_duration", "http_server_request_body_size", "http_server_response_body_size",
-    "http_server_active_requests", "db_client_operation_duration", "outgoing_call_duration")}))
+    "http_server_active_requests", "db_client_operation_duration", "outgoing_call_duration",
+    "cache_requests")}))
 """
 
 
@@ -222,7 +242,9 @@ def test_fast_metrics_in_one_process_prometheus_client_with_workers(tmp_path):
     single = _metric_classes(tmp_path, multiprocess=False)
     assert [single[name] for name in hot] == ["FastHistogram"] * 4
     assert single["http_server_active_requests"] == "FastGauge"
+    assert single["cache_requests"] == "FastCounter"
     assert single["outgoing_call_duration"] == "Histogram"
     workers = _metric_classes(tmp_path, multiprocess=True)
     assert [workers[name] for name in hot] == ["Histogram"] * 4
     assert workers["http_server_active_requests"] == "Gauge"
+    assert workers["cache_requests"] == "Counter"

@@ -88,3 +88,34 @@ def test_attach_span_makes_the_span_current_like_the_public_api(monkeypatch, fas
         assert otel_context.get_value(key) == "kept"
     finally:
         otel_context.detach(outer)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_current_span_recording_agrees_with_the_public_api(monkeypatch, fast):
+    """tracing.current_span_recording (asked before every SQL statement and Redis command) must say what
+    ``trace.get_current_span().is_recording()`` says: nothing current, an unsampled span, a recorded one."""
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext
+
+    if not fast:
+        monkeypatch.setattr(tracing, "_CURRENT_CONTEXT", None)
+    provider = tracing.configure_tracing("svc", "1", 1.0)
+    try:
+        recorded = tracing.get_tracer().start_span("recorded")
+        assert recorded.is_recording()
+        assert tracing.current_span_recording() is trace.get_current_span().is_recording() is False
+        for span, expected in ((NonRecordingSpan(SpanContext(0x1234, 0x5678, False)), False), (recorded, True)):
+            token = tracing.attach_span(span, None)
+            try:
+                assert tracing.current_span_recording() is trace.get_current_span().is_recording() is expected
+            finally:
+                tracing.detach(token)
+        recorded.end()
+        token = tracing.attach_span(recorded, None)  # an ended span records no more
+        try:
+            assert tracing.current_span_recording() is trace.get_current_span().is_recording() is False
+        finally:
+            tracing.detach(token)
+    finally:
+        provider.shutdown()
+        tracing.disable_tracing()
