@@ -4,6 +4,7 @@ mode against telemetry off, interleaved in one run.
     make bench BENCH=telemetry            # or: .venv/bin/python -m benchmarks.telemetry
     BENCH_ROUNDS=3 BENCH_SECONDS=2 BENCH_CONNECTIONS=16 ...   (defaults)
     BENCH_MODES="full (10%);metrics only"                     (a subset of the modes below; default all)
+    BENCH_PAIRED=1                                            (off and mode under load at once; see below)
 
 One API server per mode runs at once, every one on core 0 (``taskset -c 0``), all idle but the one under
 load; wrk runs on core 1. A round measures every (endpoint, mode) pair, modes in an order rotated per
@@ -16,7 +17,14 @@ JSON, the default, and the SDK's OTLP/HTTP protobuf exporter for comparison), an
 comparison opentelemetry-instrumentation-fastapi's FastAPIInstrumentor at 100% and 10% (with the API's
 own telemetry off), and an A/A control: a second server with telemetry off, whose ratio shows how far
 two identical servers differ in the same run. Every traced mode exports over OTLP/HTTP to a sink in this process, as production
-would. Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
+would.
+
+``BENCH_PAIRED=1`` loads off and the mode at the same time (two wrk on core 1), twice per cell instead of
+four runs in turn: the two servers share core 0, so a change of the machine's speed weighs on both in the
+same second, and the throughput ratio is the inverse ratio of their CPU cost per request. It measures the
+two servers with a core switching between them every few milliseconds (each sees colder caches than when
+alone), so it is a companion to the default, not a replacement: its A/A rows are much tighter (26 Nov:
+1.00-1.01 per round on the trivial endpoint, against 0.85-1.21 per run pair in turn). Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
 """
 from __future__ import annotations
 
@@ -50,6 +58,7 @@ from tests.support.services import free_port, redis_server, redis_url, temp_data
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+PAIRED = os.environ.get("BENCH_PAIRED", "") not in ("", "0")
 
 MODES: dict[str, dict[str, str]] = {
     "off": {"ISLAND_TELEMETRY": "off"},
@@ -166,16 +175,28 @@ def api_server(env: dict[str, str], log_dir: Path) -> Iterator[Server]:
 
 def wrk(server: Server, path: str, script: Path | None = None) -> Measure:
     """One wrk run on core 1: requests/s, the server's CPU time per request, non-2xx responses."""
-    argv = ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", server.url + path]
+    [measure] = wrk_at_once([server], path, script)
+    return measure
+
+
+def wrk_at_once(servers: list[Server], path: str, script: Path | None = None) -> list[Measure]:
+    """One wrk per server, all on core 1 and running at the same time (one server: a plain run)."""
+    argv = ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s"]
     if script is not None:
-        argv[5:5] = ["-s", str(script)]
-    cpu_before = server.cpu_seconds()
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    cpu = server.cpu_seconds() - cpu_before
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return Measure(rps, cpu / max(total, 1) * 1e6, int(bad.group(1)) if bad else 0)
+        argv += ["-s", str(script)]
+    cpu_before = [server.cpu_seconds() for server in servers]
+    procs = [subprocess.Popen([*argv, server.url + path], stdout=subprocess.PIPE, text=True) for server in servers]
+    outs = [proc.communicate()[0] for proc in procs]
+    measures = []
+    for server, proc, out, before in zip(servers, procs, outs, cpu_before):
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, argv, out)
+        cpu = server.cpu_seconds() - before
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+        measures.append(Measure(rps, cpu / max(total, 1) * 1e6, int(bad.group(1)) if bad else 0))
+    return measures
 
 
 async def seed(base_url: str, database_url: str) -> int:
@@ -220,9 +241,15 @@ def run(database_url: str, redis: str, work: Path) -> Results:
             for name, (path, lua) in endpoints.items():
                 cells = []
                 for mode in order:
-                    # off, mode, mode, off: a drift of the machine's speed during the four runs (seen here:
-                    # +-30 % within half a minute) weighs on both sides alike.
-                    runs = [wrk(servers[m], path, lua) for m in ("off", mode, mode, "off")]
+                    if PAIRED:
+                        # off and mode under load at the same time, twice: the kernel shares core 0
+                        # between them, and a drift of the machine's speed hits both in the same second.
+                        runs = [r for _ in range(2) for r in wrk_at_once([servers["off"], servers[mode]], path, lua)]
+                        runs[2:] = runs[:1:-1]  # [off, mode, off, mode] -> [off, mode, mode, off]
+                    else:
+                        # off, mode, mode, off: a drift of the machine's speed during the four runs (seen
+                        # here: +-30 % within half a minute) weighs on both sides alike.
+                        runs = [wrk(servers[m], path, lua) for m in ("off", mode, mode, "off")]
                     for m, run in zip(("off", mode, mode, "off"), runs):
                         if run.bad:
                             print(f"  warning: {m} {name}: {run.bad} non-2xx responses", flush=True)
@@ -241,7 +268,7 @@ def report(results: Results) -> None:
     for index, title in ((0, "throughput ratio mode/off (wrk requests/s)"),
                          (1, "CPU ratio off/mode (server CPU time per request; robust to other load)")):
         print(f"\n{title}, median of {ROUNDS} interleaved rounds, wrk -c{CONNECTIONS} -d{SECONDS}s, "
-              "server on 1 core")
+              "server on 1 core" + (", off and mode loaded at once (BENCH_PAIRED)" if PAIRED else ""))
         print(f"{'mode':28}" + "".join(f"{e:>24}" for e in endpoints))
         for mode in list(MODES)[1:]:
             cells = []

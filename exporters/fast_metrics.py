@@ -2,21 +2,21 @@
 
 ``FastHistogram``, ``FastGauge`` and ``FastCounter`` have the part of prometheus_client's ``Histogram`` /
 ``Gauge`` / ``Counter`` interface the API uses (``labels(...)`` returning a cached child;
-``observe(amount, exemplar)``, ``inc``, ``dec``, ``set``) and register themselves in prometheus_client's ``REGISTRY`` as a collector whose
-``collect()`` yields the same families, so ``generate_latest``, the OpenMetrics encoder (exemplars
-included) and ``REGISTRY.get_sample_value`` see them like prometheus_client's own metrics. The one
-difference in the output: no ``_created`` sample (prometheus_client's is the time a child was created,
-which no dashboard or rule of ours reads).
+``observe(amount, exemplar)``, ``inc``, ``dec``, ``set``) and register themselves in prometheus_client's
+``REGISTRY`` as a collector whose ``collect()`` yields the same families, so ``generate_latest``, the
+OpenMetrics encoder (exemplars included) and ``REGISTRY.get_sample_value`` see them like
+prometheus_client's own metrics. The one difference in the output: no ``_created`` sample
+(prometheus_client's is the time a child was created, which no dashboard or rule of ours reads).
 
 Why our own: prometheus_client's ``Histogram.labels(...).observe()`` takes a lock per value (the sum and
 the bucket are two ``MutexValue``s), walks the bounds with ``enumerate`` and checks
 ``_raise_if_not_observable`` on every call; ``Gauge.inc``/``dec`` and ``Counter.inc`` take a lock each. The
 telemetry middleware does three observes, one inc and one dec per request, every SQL statement and Redis
-command one more observe, and every cached read one counter inc (``island_cache_requests_total``: 84
-Python opcodes a request through prometheus_client's ``Counter.inc``, 2 here, counted with a
-``sys.settrace`` opcode tracer in the live server). Measured in one process, interleaved, min of 15 repeats of 100 000 calls minus the
-empty loop (``benchmarks/metrics_store.py``, 26 Nov 2026 01:30 UTC, 2-core VM at load 1.4, CPython 3.11.7,
-prometheus_client 0.26.0), per call:
+command one more observe, and every cached read one counter inc (``island_cache_requests_total``:
+``instruments.cache_lookup`` took 84 Python opcodes a read with prometheus_client's ``Counter``, 28 with
+this one, counted with a ``sys.settrace`` opcode tracer in the live server). Measured in one process,
+interleaved, min of 15 repeats of 100 000 calls minus the empty loop (``benchmarks/metrics_store.py``, 26
+Nov 2026 01:30 UTC, 2-core VM at load 1.4, CPython 3.11.7, prometheus_client 0.26.0), per call:
 
     ==========================================  =================  ============
     call (a cached child)                       prometheus_client  fast_metrics
@@ -33,8 +33,9 @@ Here an observe is one ``bisect_left`` on the bounds (``le`` is inclusive: the f
 +Inf last so every value has a bucket), one list increment and one float addition, with NO lock. That is
 correct because every observation in the API comes from the event-loop thread: ``TelemetryMiddleware``
 (its histograms and ``active`` gauge), ``InstrumentedAsyncCursor`` (psycopg's async cursor) and the wrapped
-``redis.asyncio`` client all run as coroutines on the one loop, and ``/metrics`` renders on that same loop, so no two observations, nor an observation and a scrape, ever interleave. The GIL alone
-would not be enough for several writer threads: ``counts[i] += 1`` and ``self._sum += amount`` are a
+``redis.asyncio`` client all run as coroutines on the one loop, and ``/metrics`` renders on that same
+loop, so no two observations, nor an observation and a scrape, ever interleave. The GIL alone would not
+be enough for several writer threads: ``counts[i] += 1`` and ``self._sum += amount`` are a
 load, an add and a store, and a thread switch between them loses an increment. The trade-off: a child
 observed from a worker thread (``anyio.to_thread``, a sync psycopg pool with an instrumented cursor, a
 second event loop) would undercount under contention; such code must use prometheus_client's metrics
