@@ -1,4 +1,5 @@
-"""The PostgreSQL connection pool and the FastAPI dependency that lends a connection to a request.
+"""The PostgreSQL connection pool and the FastAPI dependencies that lend it to a request: ``DbConn`` (a
+connection for the whole request) and ``DbPool`` (the pool, for handlers that borrow only when needed).
 
 Connections are in autocommit mode and return rows as dicts: a single statement commits on its own, and
 code that needs several statements to be atomic wraps them in ``async with conn.transaction():``. That
@@ -50,13 +51,14 @@ async def get_conn(request: Request) -> AsyncIterator[Conn]:
 DbConn = Annotated[Conn, Depends(get_conn)]
 
 
-def get_pool(request: Request) -> AsyncConnectionPool[Conn]:
+async def get_pool(request: Request) -> AsyncConnectionPool[Conn]:
     """FastAPI dependency: the pool itself, for handlers that may answer without the database.
 
     The cached reads (vehicle search and detail) take a connection only when the cache misses. With
     ``DbConn`` a cache hit held a connection for the whole request, Redis round trip included, so under
     load cached reads queued for the pool (10 connections for wrk's 16 requests in flight in
-    benchmarks.telemetry: 16 asyncio lock acquisitions a request, counted with cProfile).
+    benchmarks.telemetry: 16 asyncio lock acquisitions a request, counted with cProfile). ``async def``:
+    FastAPI runs a plain ``def`` dependency in its thread pool.
     """
     pool: AsyncConnectionPool[Conn] = request.app.state.pool
     return pool

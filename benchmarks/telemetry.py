@@ -16,21 +16,24 @@ SQL query each time). Modes: full telemetry at 10% sampling, metrics only, full 
 JSON, the default, and the SDK's OTLP/HTTP protobuf exporter for comparison), and for
 comparison opentelemetry-instrumentation-fastapi's FastAPIInstrumentor at 100% and 10% (with the API's
 own telemetry off), and an A/A control: a second server with telemetry off, whose ratio shows how far
-two identical servers differ in the same run. Every traced mode exports over OTLP/HTTP to a sink in this process, as production
-would.
+two identical servers differ in the same run. Every traced mode exports over OTLP/HTTP to a sink in this
+process, as production would.
 
 ``BENCH_PAIRED=1`` loads off and the mode at the same time (two wrk on core 1), twice per cell instead of
 four runs in turn: the two servers share core 0, so a change of the machine's speed weighs on both in the
 same second, and the throughput ratio is the inverse ratio of their CPU cost per request. It measures the
 two servers with a core switching between them every few milliseconds (each sees colder caches than when
 alone), so it is a companion to the default, not a replacement: its A/A rows are much tighter (26 Nov:
-1.00-1.01 per round on the trivial endpoint, against 0.85-1.21 per run pair in turn). Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
+1.00-1.01 per round on the trivial endpoint, against 0.85-1.21 per run pair in turn).
+
+Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -86,7 +89,13 @@ def select_modes() -> None:
         MODES = {mode: env for mode, env in MODES.items() if mode in keep}
 TARGETS = {("full (10%)", "trivial"): 0.75, ("full (10%)", "vehicle detail (hit)"): 0.90,
            ("full (10%)", "search (miss)"): 0.90, ("metrics only", "*"): 0.93, ("full, traces 100%", "*"): 0.50}
+# Seeded per wrk process (wrk_at_once passes a fresh seed after "--"): LuaJIT's generator starts from the
+# same state in every process, so unseeded runs replayed one sequence of price_max values and, within the
+# cache TTL, the "misses" after the first run were hits; and two wrk at once would share one sequence.
 SEARCH_LUA = """
+init = function(args)
+  math.randomseed(tonumber(args[1]))
+end
 request = function()
   return wrk.format("GET", "/v1/vehicles?price_max=" .. math.random(10000, 9999999))
 end
@@ -185,12 +194,14 @@ def wrk_at_once(servers: list[Server], path: str, script: Path | None = None) ->
     if script is not None:
         argv += ["-s", str(script)]
     cpu_before = [server.cpu_seconds() for server in servers]
-    procs = [subprocess.Popen([*argv, server.url + path], stdout=subprocess.PIPE, text=True) for server in servers]
-    outs = [proc.communicate()[0] for proc in procs]
+    seeds = [["--", str(random.randrange(1, 2**31))] if script is not None else [] for _ in servers]
+    procs = [subprocess.Popen([*argv, server.url + path, *seed], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for server, seed in zip(servers, seeds)]
+    outs = [proc.communicate() for proc in procs]
     measures = []
-    for server, proc, out, before in zip(servers, procs, outs, cpu_before):
+    for server, proc, (out, err), before in zip(servers, procs, outs, cpu_before):
         if proc.returncode:
-            raise subprocess.CalledProcessError(proc.returncode, argv, out)
+            raise subprocess.CalledProcessError(proc.returncode, [*argv, server.url + path], out, err)
         cpu = server.cpu_seconds() - before
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
         total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -244,8 +255,9 @@ def run(database_url: str, redis: str, work: Path) -> Results:
                     if PAIRED:
                         # off and mode under load at the same time, twice: the kernel shares core 0
                         # between them, and a drift of the machine's speed hits both in the same second.
-                        runs = [r for _ in range(2) for r in wrk_at_once([servers["off"], servers[mode]], path, lua)]
-                        runs[2:] = runs[:1:-1]  # [off, mode, off, mode] -> [off, mode, mode, off]
+                        # (each wrk started first once: the first started might get a head start)
+                        runs = [*wrk_at_once([servers["off"], servers[mode]], path, lua),
+                                *wrk_at_once([servers[mode], servers["off"]], path, lua)]  # off, mode, mode, off
                     else:
                         # off, mode, mode, off: a drift of the machine's speed during the four runs (seen
                         # here: +-30 % within half a minute) weighs on both sides alike.

@@ -32,14 +32,14 @@ over no middleware (same process, the two stores swapped in turn, min of 15 runs
 Here an observe is one ``bisect_left`` on the bounds (``le`` is inclusive: the first bound >= the value,
 +Inf last so every value has a bucket), one list increment and one float addition, with NO lock. That is
 correct because every observation in the API comes from the event-loop thread: ``TelemetryMiddleware``
-(its histograms and ``active`` gauge), ``InstrumentedAsyncCursor`` (psycopg's async cursor) and the wrapped
-``redis.asyncio`` client all run as coroutines on the one loop, and ``/metrics`` renders on that same
-loop, so no two observations, nor an observation and a scrape, ever interleave. The GIL alone would not
-be enough for several writer threads: ``counts[i] += 1`` and ``self._sum += amount`` are a
-load, an add and a store, and a thread switch between them loses an increment. The trade-off: a child
-observed from a worker thread (``anyio.to_thread``, a sync psycopg pool with an instrumented cursor, a
-second event loop) would undercount under contention; such code must use prometheus_client's metrics
-(every metric outside the five hot ones in ``exporters.metrics`` still is). A scrape from another thread
+(its histograms and ``active`` gauge), ``InstrumentedAsyncCursor`` (psycopg's async cursor), the wrapped
+``redis.asyncio`` client and ``api.cache`` (the cache counter) all run as coroutines on the one loop, and
+``/metrics`` renders on that same loop, so no two observations, nor an observation and a scrape, ever
+interleave. The GIL alone would not be enough for several writer threads: ``counts[i] += 1`` and
+``self._sum += amount`` are a load, an add and a store, and a thread switch between them loses an
+increment. The trade-off: a child observed from a worker thread (``anyio.to_thread``, a sync psycopg pool
+with an instrumented cursor, a second event loop) would undercount under contention; such code must use
+prometheus_client's metrics (every metric outside the six hot ones in ``exporters.metrics`` still is). A scrape from another thread
 would at worst read a count and a sum one observation apart, which prometheus_client's per-value locks
 do not prevent either. A NaN lands in the first bucket here (prometheus_client counts it in no bucket);
 durations and sizes are never NaN.
@@ -148,6 +148,7 @@ class CounterChild:
         self._value = 0.0
 
     def inc(self, amount: float = 1) -> None:
+        """Add ``amount`` (>= 0). No ``exemplar`` argument: no counter of ours carries exemplars."""
         if amount < 0:
             raise ValueError("Counters can only be incremented by non-negative amounts.")
         self._value += amount
@@ -157,7 +158,7 @@ class CounterChild:
 
 
 class _Family(Generic[C]):
-    """What both metric kinds share: names, label validation, the child cache, registration."""
+    """What the three metric kinds share: names, label validation, the child cache, registration."""
 
     def __init__(self, name: str, documentation: str, labelnames: Iterable[str],
                  registry: CollectorRegistry | None, reserved: type) -> None:

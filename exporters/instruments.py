@@ -25,9 +25,8 @@ from exporters.logs.processors import error_type_name
 
 _metrics_on = False
 _traces_on = False
-# Label children by (metric, labels): prometheus_client's labels() validates and locks on every call, and
-# cache_lookup runs on every cached request. The label values are low-cardinality by contract; the cap
-# only guards against a caller breaking it.
+# Label children by (metric, labels): prometheus_client's labels() validates and locks on every call. The
+# label values are low-cardinality by contract; the cap only guards against a caller breaking it.
 _children: dict[tuple[Any, tuple[str, ...]], Any] = {}
 
 
@@ -47,13 +46,14 @@ def enable(metrics_on: bool, traces_on: bool) -> None:
     _metrics_on, _traces_on = metrics_on, traces_on
 
 
+# cache_lookup runs on every cached request: its children are also kept by (cache, hit), so that a lookup
+# builds no label tuple (a handful of entries: the caches are "search" and "vehicle").
 _cache_children: dict[tuple[str, bool], Any] = {}
 
 
 def cache_lookup(cache: str, hit: bool) -> None:
     """A cache-aside read: ``hit`` True when Redis had the value."""
     if _metrics_on:
-        # Every cached request passes here: one dict lookup by (cache, hit), no label tuple to build.
         child = _cache_children.get((cache, hit))
         if child is None:
             child = _child(metrics.cache_requests, cache, "hit" if hit else "miss")

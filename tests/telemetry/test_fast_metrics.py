@@ -185,7 +185,8 @@ def test_counter_inc_and_its_text_equal_prometheus_client():
     assert registry.get_sample_value("island_cache_requests_total", {"cache": "search", "result": "miss"}) == 1.0
     theirs_text = generate_latest(their_registry).decode()
     assert generate_latest(registry).decode() == _without_created(theirs_text) + "\n"
-    assert generate_openmetrics(registry).decode() == _without_created(generate_openmetrics(their_registry).decode()) + "\n"
+    their_openmetrics = generate_openmetrics(their_registry).decode()
+    assert generate_openmetrics(registry).decode() == _without_created(their_openmetrics) + "\n"
     assert FastCounter("jobs_total", "Jobs.", registry=None).name == "jobs"  # the suffix is the family's
 
 
@@ -193,13 +194,18 @@ def test_unlabelled_metrics_show_zero_before_use_as_prometheus_client_does():
     registry, their_registry = CollectorRegistry(), CollectorRegistry()
     gauge = FastGauge("island_queue_depth", "Depth.", registry=registry)
     histogram = FastHistogram("island_wait_seconds", "Wait.", buckets=(0.1, 1.0), registry=registry)
+    counter = FastCounter("island_jobs", "Jobs.", registry=registry)
     Gauge("island_queue_depth", "Depth.", registry=their_registry)
     Histogram("island_wait_seconds", "Wait.", buckets=(0.1, 1.0), registry=their_registry)
+    Counter("island_jobs", "Jobs.", registry=their_registry)
     assert generate_latest(registry).decode() == _without_created(generate_latest(their_registry).decode()) + "\n"
     gauge.set(3)
     gauge.dec()
     histogram.observe(0.5)
+    counter.inc()
+    counter.inc(2)
     assert registry.get_sample_value("island_queue_depth") == 2.0
+    assert registry.get_sample_value("island_jobs_total") == 3.0
     assert registry.get_sample_value("island_wait_seconds_bucket", {"le": "1.0"}) == 1.0
     with pytest.raises(ValueError):
         gauge.labels("x")

@@ -61,6 +61,21 @@ async def test_sizes_and_active_requests(client):
     assert REGISTRY.get_sample_value("http_server_active_requests", {"http_request_method": "POST"}) == 0
 
 
+async def test_cache_hits_and_misses_are_counted_by_cache(client, factory):
+    vehicle = await factory.vehicle()
+
+    def count(result: str) -> float:
+        value = REGISTRY.get_sample_value("island_cache_requests_total", {"cache": "vehicle", "result": result})
+        return value or 0.0
+
+    before = count("hit"), count("miss")
+    url = f"/v1/vehicles/{vehicle['id']}"
+    assert [(await client.get(url)).headers["x-cache"] for _ in range(3)] == ["MISS", "HIT", "HIT"]
+    assert (count("hit") - before[0], count("miss") - before[1]) == (2, 1)
+    scrape = (await client.get("/metrics")).text
+    assert 'island_cache_requests_total{cache="vehicle",result="hit"}' in scrape
+
+
 async def test_openmetrics_exemplars_carry_the_trace_id(client, spans):
     trace_id = "5b8aa5a2d2c872e8321cf37308d69df2"
     resp = await client.get("/v1/islands", headers={"traceparent": f"00-{trace_id}-051581bf3cb55c13-01"})
