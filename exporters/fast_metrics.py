@@ -39,9 +39,9 @@ interleave. The GIL alone would not be enough for several writer threads: ``coun
 ``self._sum += amount`` are a load, an add and a store, and a thread switch between them loses an
 increment. The trade-off: a child observed from a worker thread (``anyio.to_thread``, a sync psycopg pool
 with an instrumented cursor, a second event loop) would undercount under contention; such code must use
-prometheus_client's metrics (every metric outside the six hot ones in ``exporters.metrics`` still is). A scrape from another thread
-would at worst read a count and a sum one observation apart, which prometheus_client's per-value locks
-do not prevent either. A NaN lands in the first bucket here (prometheus_client counts it in no bucket);
+prometheus_client's metrics (every metric outside the six hot ones in ``exporters.metrics`` still is). A
+scrape from another thread would at worst read a count and a sum one observation apart, which
+prometheus_client's per-value locks do not prevent either. A NaN lands in the first bucket here (prometheus_client counts it in no bucket);
 durations and sizes are never NaN.
 
 Multiprocess mode (``--workers N``) keeps prometheus_client's mmap-backed metrics: ``exporters.metrics``
