@@ -41,8 +41,8 @@ increment. The trade-off: a child observed from a worker thread (``anyio.to_thre
 with an instrumented cursor, a second event loop) would undercount under contention; such code must use
 prometheus_client's metrics (every metric outside the six hot ones in ``exporters.metrics`` still is). A
 scrape from another thread would at worst read a count and a sum one observation apart, which
-prometheus_client's per-value locks do not prevent either. A NaN lands in the first bucket here (prometheus_client counts it in no bucket);
-durations and sizes are never NaN.
+prometheus_client's per-value locks do not prevent either. A NaN lands in the first bucket here
+(prometheus_client counts it in no bucket); durations and sizes are never NaN.
 
 Multiprocess mode (``--workers N``) keeps prometheus_client's mmap-backed metrics: ``exporters.metrics``
 only builds these when ``PROMETHEUS_MULTIPROC_DIR`` is unset at import time.
