@@ -120,7 +120,9 @@ class AlertWatcher:
     def _run(self) -> None:
         with httpx.Client(base_url=self.url, timeout=2.0) as client:
             while not self._stop.is_set():
-                with contextlib.suppress(httpx.HTTPError):
+                # A poll can fail while Prometheus starts or reloads (seen: an empty 200 body, which is not
+                # JSON); one failed poll must not end the watcher, or every later state goes unseen.
+                with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
                     for alert in client.get("/api/v1/alerts").json()["data"]["alerts"]:
                         self.seen.append((time.monotonic(), alert["labels"], alert["state"]))
                 self._stop.wait(0.2)
