@@ -251,8 +251,28 @@ class FastHistogram(_Family[HistogramChild]):
         family.add_metric(values, buckets, total)
 
 
-class FastGauge(_Family[GaugeChild]):
+class _OneValueFamily(_Family[C]):
+    """Gauge and counter: one float per child, exposed as one sample per child."""
+
+    _family_type: type[GaugeMetricFamily | CounterMetricFamily]
+    _child_type: type[GaugeChild | CounterChild]
+
+    def _new_child(self) -> C:
+        return self._child_type()  # type: ignore[return-value]
+
+    def _family(self) -> Metric:
+        return self._family_type(self.name, self.documentation, labels=self.labelnames)
+
+    def _add(self, family: Metric, values: tuple[str, ...], child: C) -> None:
+        assert isinstance(family, self._family_type)
+        family.add_metric(values, child.get())  # type: ignore[attr-defined]
+
+
+class FastGauge(_OneValueFamily[GaugeChild]):
     """A gauge with prometheus_client's interface and exposition, changed without a lock."""
+
+    _family_type = GaugeMetricFamily
+    _child_type = GaugeChild
 
     def __init__(self, name: str, documentation: str, labelnames: Iterable[str] = (),
                  registry: CollectorRegistry | None = REGISTRY) -> None:
@@ -268,19 +288,12 @@ class FastGauge(_Family[GaugeChild]):
     def set(self, value: float) -> None:
         self._unlabelled().set(value)
 
-    def _new_child(self) -> GaugeChild:
-        return GaugeChild()
 
-    def _family(self) -> GaugeMetricFamily:
-        return GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
-
-    def _add(self, family: Metric, values: tuple[str, ...], child: GaugeChild) -> None:
-        assert isinstance(family, GaugeMetricFamily)
-        family.add_metric(values, child.get())
-
-
-class FastCounter(_Family[CounterChild]):
+class FastCounter(_OneValueFamily[CounterChild]):
     """A counter with prometheus_client's interface and exposition (``<name>_total``), without a lock."""
+
+    _family_type = CounterMetricFamily
+    _child_type = CounterChild
 
     def __init__(self, name: str, documentation: str, labelnames: Iterable[str] = (),
                  registry: CollectorRegistry | None = REGISTRY) -> None:
@@ -290,13 +303,3 @@ class FastCounter(_Family[CounterChild]):
     def inc(self, amount: float = 1) -> None:
         """On a counter declared without labels."""
         self._unlabelled().inc(amount)
-
-    def _new_child(self) -> CounterChild:
-        return CounterChild()
-
-    def _family(self) -> CounterMetricFamily:
-        return CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-
-    def _add(self, family: Metric, values: tuple[str, ...], child: CounterChild) -> None:
-        assert isinstance(family, CounterMetricFamily)
-        family.add_metric(values, child.get())
