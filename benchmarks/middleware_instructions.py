@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import glob
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from benchmarks import callgrind_window
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -74,10 +74,6 @@ async def _requests(app: Any, count: int) -> None:
             await asyncio.sleep(0)
 
 
-def _callgrind(command: str) -> None:
-    subprocess.run(["callgrind_control", command, str(os.getpid())], check=True, capture_output=True)
-
-
 async def _measure(sink: str, dump: str) -> dict[str, float]:
     from exporters import tracing
     from exporters.asgi import TelemetryMiddleware
@@ -100,18 +96,10 @@ async def _measure(sink: str, dump: str) -> dict[str, float]:
         await _requests(app, 200)  # warm-up: caches, memos, specialised bytecode
         provider.force_flush()
         random.seed(7)
-        before = set(glob.glob(dump + "*"))
-        _callgrind("--zero")
+        callgrind_window.zero()
         await _requests(app, REQUESTS)
         provider.force_flush()
-        _callgrind("--dump")
-        [new] = set(glob.glob(dump + "*")) - before
-        text = Path(new).read_text()
-        os.unlink(new)
-        totals = re.search(r"^(?:totals|summary): (\d+)", text, re.MULTILINE)
-        if totals is None:
-            raise SystemExit(f"no totals in callgrind dump {new}")
-        counts[name] = int(totals.group(1)) / REQUESTS
+        counts[name] = callgrind_window.instructions(Path(dump)) / REQUESTS
     return counts
 
 

@@ -39,6 +39,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchmarks import callgrind_window
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -105,20 +107,13 @@ class Counter:
 
     def start(self) -> None:
         if self.instructions:
-            subprocess.run(["callgrind_control", "--zero", str(os.getpid())], check=True, capture_output=True)
+            callgrind_window.zero()
         self._start = time.process_time()
 
     def stop(self) -> float:
         if not self.instructions:
             return (time.process_time() - self._start) * 1e6
-        before = set(self.dump.parent.glob(self.dump.name + "*"))
-        subprocess.run(["callgrind_control", "--dump", str(os.getpid())], check=True, capture_output=True)
-        [new] = set(self.dump.parent.glob(self.dump.name + "*")) - before
-        totals = re.search(r"^(?:totals|summary): (\d+)", new.read_text(), re.MULTILINE)
-        new.unlink()
-        if totals is None:
-            raise SystemExit(f"no totals in callgrind dump {new}")
-        return float(totals.group(1))
+        return float(callgrind_window.instructions(self.dump))
 
 
 async def measure(dsn: str, redis: str, vehicle_id: str) -> dict[str, float]:
