@@ -127,15 +127,19 @@ class TelemetryMiddleware:
         status = 500
         response_bytes = 0
 
-        async def observing_send(message: Any) -> None:
+        # A plain function that returns the server's ``send`` awaitable, not a coroutine function: the
+        # app awaits what it returns all the same, and no coroutine of ours is created and run for each
+        # message (two or more a request).
+        def observing_send(message: Any) -> Any:
             nonlocal status, response_bytes
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.body":
+                response_bytes += len(message.get("body", b""))
+            elif kind == "http.response.start":
                 status = message["status"]
                 if traceparent is not None:
                     message["headers"] = [*message.get("headers", ()), (b"traceparent", traceparent)]
-            elif message["type"] == "http.response.body":
-                response_bytes += len(message.get("body", b""))
-            await send(message)
+            return send(message)
 
         if chunked:
             request_bytes = 0  # a Content-Length beside chunked encoding does not count (RFC 9112 6.3)
