@@ -2,12 +2,16 @@
 mode against telemetry off, interleaved in one run.
 
     make bench BENCH=telemetry            # or: .venv/bin/python -m benchmarks.telemetry
-    BENCH_ROUNDS=3 BENCH_SECONDS=2 BENCH_CONNECTIONS=16 ...   (defaults)
+    BENCH_ROUNDS=3 BENCH_SECONDS=2 BENCH_CONNECTIONS=16 BENCH_PROCESSES=2   (defaults)
     BENCH_MODES="full (10%);metrics only"                     (a subset of the modes below; default all)
     BENCH_PAIRED=1                                            (off and mode under load at once; see below)
+    BENCH_ENDPOINTS="trivial,vehicle detail (hit)"            (a subset of the endpoints; default all)
+    BENCH_MODES="access log only;traces only (10%);traces only, none sampled"   (each part alone: only
+                                                              when named, not in the default run)
 
-One API server per mode runs at once, every one on core 0 (``taskset -c 0``), all idle but the one under
-load; wrk runs on core 1. A round measures every (endpoint, mode) pair, modes in an order rotated per
+``BENCH_PROCESSES`` API servers per mode run at once (two by default, used in turn from round to round),
+every one on core 0 (``taskset -c 0``), all idle but the one under load; wrk runs on core 1. The data
+(a host and its vehicles) is made through a server of its own, stopped before they start. A round measures every (endpoint, mode) pair, modes in an order rotated per
 round, each as four runs back to back, off / mode / mode / off (so that a drift of the machine's speed
 weighs on both sides), and each ratio is the median over rounds of rps(mode) / rps(off) of those runs.
 Endpoints: ``/livez`` (trivial: the benchmark un-excludes it so that it is instrumented), a vehicle
@@ -62,6 +66,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 PAIRED = os.environ.get("BENCH_PAIRED", "") not in ("", "0")
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "2"))
 
 MODES: dict[str, dict[str, str]] = {
     "off": {"ISLAND_TELEMETRY": "off"},
@@ -70,12 +75,19 @@ MODES: dict[str, dict[str, str]] = {
     "off again (A/A control)": {"ISLAND_TELEMETRY": "off"},
     "full (10%)": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
     "metrics only": {"ISLAND_TELEMETRY": "metrics"},
+    # Each part alone, to price it (not run unless BENCH_MODES names them):
+    "access log only": {"ISLAND_TELEMETRY": "logs"},
+    "traces only (10%)": {"ISLAND_TELEMETRY": "traces", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+    "traces only, none sampled": {"ISLAND_TELEMETRY": "traces", "OTEL_TRACES_SAMPLER_ARG": "0"},
     "full, traces 100%": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0"},
     "full, 100%, OTLP protobuf": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0",
                                   "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
     "FastAPIInstrumentor 100%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "1.0"},
     "FastAPIInstrumentor 10%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "0.1"},
 }
+
+
+PART_MODES = ("access log only", "traces only (10%)", "traces only, none sampled")
 
 
 def select_modes() -> None:
@@ -87,6 +99,8 @@ def select_modes() -> None:
         if unknown := keep - set(MODES):
             sys.exit(f"BENCH_MODES: unknown mode(s) {sorted(unknown)}; known: {list(MODES)}")
         MODES = {mode: env for mode, env in MODES.items() if mode in keep}
+    else:
+        MODES = {mode: env for mode, env in MODES.items() if mode not in PART_MODES}
 TARGETS = {("full (10%)", "trivial"): 0.75, ("full (10%)", "vehicle detail (hit)"): 0.90,
            ("full (10%)", "search (miss)"): 0.90, ("metrics only", "*"): 0.93, ("full, traces 100%", "*"): 0.50}
 # Seeded per wrk process (wrk_at_once passes a fresh seed after "--"): LuaJIT's generator starts from the
@@ -233,22 +247,36 @@ def run(database_url: str, redis: str, work: Path) -> Results:
     results: Results = {}
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(otlp_sink())
-        servers: dict[str, Server] = {}
+        # The data is made through a server of its own, stopped before the measured ones start: seeded
+        # through the "off" server, that server read 2-3 % slower than an identical second one in every
+        # paired A/A of 26 Nov (1.02-1.04), so every ratio leaned towards the mode.
+        seed_dir = work / "seed"
+        seed_dir.mkdir()
+        with api_server({**base_env, **MODES["off"], "LOG_DIR": str(seed_dir)}, seed_dir) as seeder:
+            vehicle_id = asyncio.run(seed(seeder.url, database_url))
+        # PROCESSES servers per mode, taken in turn from one round to the next: one process can be a few
+        # percent faster than an identical one for its whole life (memory layout), and this averages it.
+        servers: dict[str, list[Server]] = {}
         for mode, extra in MODES.items():
-            mode_dir = work / re.sub(r"\W+", "-", mode)
-            mode_dir.mkdir()
-            env = {**base_env, **extra, "LOG_DIR": str(mode_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
-                   "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
-            servers[mode] = stack.enter_context(api_server(env, mode_dir))
-        vehicle_id = asyncio.run(seed(servers["off"].url, database_url))
+            slug = re.sub(r"\W+", "-", mode)
+            for index in range(PROCESSES):
+                mode_dir = work / f"{slug}-{index}"
+                mode_dir.mkdir()
+                env = {**base_env, **extra, "LOG_DIR": str(mode_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+                       "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
+                servers.setdefault(mode, []).append(stack.enter_context(api_server(env, mode_dir)))
         endpoints = {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
                      "search (miss)": ("/v1/vehicles", script)}
-        for server in servers.values():  # warm-up: imports, pool connections, the detail cache
-            for path, lua in endpoints.values():
-                wrk(server, path, lua)
+        if os.environ.get("BENCH_ENDPOINTS"):  # e.g. "trivial,vehicle detail (hit)"
+            endpoints = {name: endpoints[name] for name in os.environ["BENCH_ENDPOINTS"].split(",")}
+        for processes in servers.values():  # warm-up: imports, pool connections, the detail cache
+            for server in processes:
+                for path, lua in endpoints.values():
+                    wrk(server, path, lua)
         modes = list(MODES)[1:]
         for round_no in range(ROUNDS):
             order = modes[round_no % len(modes):] + modes[:round_no % len(modes)]
+            current = {mode: processes[round_no % PROCESSES] for mode, processes in servers.items()}
             for name, (path, lua) in endpoints.items():
                 cells = []
                 for mode in order:
@@ -256,12 +284,12 @@ def run(database_url: str, redis: str, work: Path) -> Results:
                         # off and mode under load at the same time, twice: the kernel shares core 0
                         # between them, and a drift of the machine's speed hits both in the same second.
                         # (each wrk started first once: the first started might get a head start)
-                        runs = [*wrk_at_once([servers["off"], servers[mode]], path, lua),
-                                *wrk_at_once([servers[mode], servers["off"]], path, lua)]  # off, mode, mode, off
+                        runs = [*wrk_at_once([current["off"], current[mode]], path, lua),
+                                *wrk_at_once([current[mode], current["off"]], path, lua)]  # off, mode, mode, off
                     else:
                         # off, mode, mode, off: a drift of the machine's speed during the four runs (seen
                         # here: +-30 % within half a minute) weighs on both sides alike.
-                        runs = [wrk(servers[m], path, lua) for m in ("off", mode, mode, "off")]
+                        runs = [wrk(current[m], path, lua) for m in ("off", mode, mode, "off")]
                     for m, run in zip(("off", mode, mode, "off"), runs):
                         if run.bad:
                             print(f"  warning: {m} {name}: {run.bad} non-2xx responses", flush=True)
