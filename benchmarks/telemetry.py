@@ -28,7 +28,9 @@ four runs in turn: the two servers share core 0, so a change of the machine's sp
 same second, and the throughput ratio is the inverse ratio of their CPU cost per request. It measures the
 two servers with a core switching between them every few milliseconds (each sees colder caches than when
 alone), so it is a companion to the default, not a replacement: its A/A rows are much tighter (26 Nov:
-1.00-1.01 per round on the trivial endpoint, against 0.85-1.21 per run pair in turn).
+1.00-1.01 per round on the trivial endpoint, against 0.85-1.21 per run pair in turn). They lean above 1 on
+the vehicle detail, though: the median A/A read 1.02-1.06 in every paired run of 26-27 Nov (the "off"
+server, loaded in every cell, is the slower one), so paired ratios flatter the modes by about that much.
 
 Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
 """
@@ -247,9 +249,9 @@ def run(database_url: str, redis: str, work: Path) -> Results:
     results: Results = {}
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(otlp_sink())
-        # The data is made through a server of its own, stopped before the measured ones start: seeded
-        # through the "off" server, that server read 2-3 % slower than an identical second one in every
-        # paired A/A of 26 Nov (1.02-1.04), so every ratio leaned towards the mode.
+        # The data is made through a server of its own, stopped before the measured ones start, so that no
+        # measured server did more (registration, argon2) than another. (It was made through "off" before;
+        # moving it did not remove the paired runs' lean: see BENCH_PAIRED in the module doc.)
         seed_dir = work / "seed"
         seed_dir.mkdir()
         with api_server({**base_env, **MODES["off"], "LOG_DIR": str(seed_dir)}, seed_dir) as seeder:
