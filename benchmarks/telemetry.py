@@ -29,7 +29,7 @@ same second, and the throughput ratio is the inverse ratio of their CPU cost per
 two servers with a core switching between them every few milliseconds (each sees colder caches than when
 alone), so it is a companion to the default, not a replacement: its A/A rows are much tighter (26 Nov:
 1.00-1.01 per round on the trivial endpoint, against 0.85-1.21 per run pair in turn). They lean above 1 on
-the vehicle detail, though: the median A/A read 1.02-1.06 in every paired run of 26-27 Nov (the "off"
+the vehicle detail, though: the median A/A read 1.02-1.06 in every paired run of 26 Nov (the "off"
 server, loaded in every cell, is the slower one), so paired ratios flatter the modes by about that much.
 
 Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
