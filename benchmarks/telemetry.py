@@ -11,8 +11,8 @@ mode against telemetry off, interleaved in one run.
 
 ``BENCH_PROCESSES`` API servers per mode run at once (two by default, used in turn from round to round),
 every one on core 0 (``taskset -c 0``), all idle but the one under load; wrk runs on core 1. The data
-(a host and its vehicles) is made through a server of its own, stopped before they start. A round measures every (endpoint, mode) pair, modes in an order rotated per
-round, each as four runs back to back, off / mode / mode / off (so that a drift of the machine's speed
+(a host and its vehicles) is made through a server of its own, stopped before they start. A round
+measures every (endpoint, mode) pair, modes in an order rotated per round, each as four runs back to back, off / mode / mode / off (so that a drift of the machine's speed
 weighs on both sides), and each ratio is the median over rounds of rps(mode) / rps(off) of those runs.
 Endpoints: ``/livez`` (trivial: the benchmark un-excludes it so that it is instrumented), a vehicle
 detail (Redis cache hit) and a search whose ``price_max`` a wrk Lua script randomises (a cache miss and a
@@ -68,7 +68,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 PAIRED = os.environ.get("BENCH_PAIRED", "") not in ("", "0")
-PROCESSES = int(os.environ.get("BENCH_PROCESSES", "2"))
+PROCESSES = max(1, int(os.environ.get("BENCH_PROCESSES", "2")))
 
 MODES: dict[str, dict[str, str]] = {
     "off": {"ISLAND_TELEMETRY": "off"},
@@ -270,7 +270,10 @@ def run(database_url: str, redis: str, work: Path) -> Results:
         endpoints = {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
                      "search (miss)": ("/v1/vehicles", script)}
         if os.environ.get("BENCH_ENDPOINTS"):  # e.g. "trivial,vehicle detail (hit)"
-            endpoints = {name: endpoints[name] for name in os.environ["BENCH_ENDPOINTS"].split(",")}
+            names = [name.strip() for name in os.environ["BENCH_ENDPOINTS"].split(",")]
+            if unknown := set(names) - set(endpoints):
+                sys.exit(f"BENCH_ENDPOINTS: unknown endpoint(s) {sorted(unknown)}; known: {list(endpoints)}")
+            endpoints = {name: endpoints[name] for name in names}
         for processes in servers.values():  # warm-up: imports, pool connections, the detail cache
             for server in processes:
                 for path, lua in endpoints.values():
