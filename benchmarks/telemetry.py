@@ -12,8 +12,9 @@ mode against telemetry off, interleaved in one run.
 ``BENCH_PROCESSES`` API servers per mode run at once (two by default, used in turn from round to round),
 every one on core 0 (``taskset -c 0``), all idle but the one under load; wrk runs on core 1. The data
 (a host and its vehicles) is made through a server of its own, stopped before they start. A round
-measures every (endpoint, mode) pair, modes in an order rotated per round, each as four runs back to back, off / mode / mode / off (so that a drift of the machine's speed
-weighs on both sides), and each ratio is the median over rounds of rps(mode) / rps(off) of those runs.
+measures every (endpoint, mode) pair, modes in an order rotated per round, each as four runs back to
+back, off / mode / mode / off (so that a drift of the machine's speed weighs on both sides), and each
+ratio is the median over rounds of rps(mode) / rps(off) of those runs.
 Endpoints: ``/livez`` (trivial: the benchmark un-excludes it so that it is instrumented), a vehicle
 detail (Redis cache hit) and a search whose ``price_max`` a wrk Lua script randomises (a cache miss and a
 SQL query each time). Modes: full telemetry at 10% sampling, metrics only, full at 100% sampling (OTLP/HTTP
