@@ -104,6 +104,19 @@ def select_modes() -> None:
         MODES = {mode: env for mode, env in MODES.items() if mode in keep}
     else:
         MODES = {mode: env for mode, env in MODES.items() if mode not in PART_MODES}
+ENDPOINTS = ("trivial", "vehicle detail (hit)", "search (miss)")
+
+
+def selected_endpoints() -> list[str]:
+    """BENCH_ENDPOINTS="trivial,vehicle detail (hit)" keeps some endpoints (default all)."""
+    if not os.environ.get("BENCH_ENDPOINTS"):
+        return list(ENDPOINTS)
+    names = [name.strip() for name in os.environ["BENCH_ENDPOINTS"].split(",")]
+    if unknown := set(names) - set(ENDPOINTS):
+        sys.exit(f"BENCH_ENDPOINTS: unknown endpoint(s) {sorted(unknown)}; known: {list(ENDPOINTS)}")
+    return names
+
+
 TARGETS = {("full (10%)", "trivial"): 0.75, ("full (10%)", "vehicle detail (hit)"): 0.90,
            ("full (10%)", "search (miss)"): 0.90, ("metrics only", "*"): 0.93, ("full, traces 100%", "*"): 0.50}
 # Seeded per wrk process (wrk_at_once passes a fresh seed after "--"): LuaJIT's generator starts from the
@@ -270,11 +283,7 @@ def run(database_url: str, redis: str, work: Path) -> Results:
                 servers.setdefault(mode, []).append(stack.enter_context(api_server(env, mode_dir)))
         endpoints = {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
                      "search (miss)": ("/v1/vehicles", script)}
-        if os.environ.get("BENCH_ENDPOINTS"):  # e.g. "trivial,vehicle detail (hit)"
-            names = [name.strip() for name in os.environ["BENCH_ENDPOINTS"].split(",")]
-            if unknown := set(names) - set(endpoints):
-                sys.exit(f"BENCH_ENDPOINTS: unknown endpoint(s) {sorted(unknown)}; known: {list(endpoints)}")
-            endpoints = {name: endpoints[name] for name in names}
+        endpoints = {name: endpoints[name] for name in selected_endpoints()}
         for processes in servers.values():  # warm-up: imports, pool connections, the detail cache
             for server in processes:
                 for path, lua in endpoints.values():
@@ -330,6 +339,7 @@ def main() -> None:
     # SIGTERM runs the clean-up (servers, redis-server, temp database) like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     select_modes()
+    selected_endpoints()  # an unknown name stops here, before any server starts
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"benchmarks.telemetry: {tool} is not installed (make system-deps)")
