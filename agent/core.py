@@ -117,7 +117,8 @@ class HealthAgent:
             out.append(ProbeSnapshot(
                 check=name, type=spec.config.type, state=view.state, critical=spec.config.critical,
                 duration_s=last.duration_s if last else None, last_run_at=last.finished_at if last else None,
-                tls_not_after=last.tls_not_after if last else None))
+                tls_not_after=last.tls_not_after if last else None,
+                phases=_phases(last.measurements) if last else ()))
         return out
 
     def next_stale_at(self) -> float:
@@ -138,3 +139,9 @@ class HealthAgent:
         if age > allowed:
             return False, f"scheduler stalled: last heartbeat {age:.1f} s ago"
         return True, "ok"
+
+
+def _phases(measurements: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """The per-phase timings among a result's measurements (the HTTP check's ``phase_<name>_s``)."""
+    return tuple((key[6:-2], value) for key, value in measurements.items()
+                 if key.startswith("phase_") and key.endswith("_s"))

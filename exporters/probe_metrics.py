@@ -36,6 +36,9 @@ class ProbeSnapshot:
     duration_s: float | None  # of the last run; None before the first one
     last_run_at: float | None  # Unix seconds
     tls_not_after: float | None  # earliest certificate expiry, Unix seconds
+    # (phase, seconds) of the last run of a check that times its phases (HTTP: resolve, connect, tls,
+    # processing, transfer), also of a failed run up to where it failed; empty for the others
+    phases: tuple[tuple[str, float], ...] = ()
 
 
 class _SnapshotCollector(Collector):
@@ -67,6 +70,9 @@ class _SnapshotCollector(Collector):
         last_run = GaugeMetricFamily(
             "agent_check_last_run_timestamp_seconds", "When the check's last run finished, Unix seconds.",
             labels=["check"])
+        phases = GaugeMetricFamily(
+            "probe_http_duration_seconds", "Duration of each phase of the check's last HTTP run (resolve, "
+            "connect, tls, processing, transfer), summed over redirects.", labels=["check", "phase"])
         for snap in snapshots:
             success.add_metric([snap.check, snap.type], 1.0 if snap.state in ("pass", "warn") else 0.0)
             for name in STATES:
@@ -78,7 +84,9 @@ class _SnapshotCollector(Collector):
                 last_run.add_metric([snap.check], snap.last_run_at)
             if snap.tls_not_after is not None:
                 expiry.add_metric([snap.check], snap.tls_not_after)
-        yield from (success, duration, expiry, state, critical, last_run)
+            for phase, seconds in snap.phases:
+                phases.add_metric([snap.check, phase], seconds)
+        yield from (success, duration, expiry, state, critical, last_run, phases)
 
 
 class ProbeMetrics:

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.agent.conftest import TOKEN, RunningAgent, serve_agent
+from tests.support.services import free_port
 
 CONFIG = f"""
 server: {{health_token: {TOKEN}}}
@@ -26,6 +30,16 @@ checks:
     options: {{status: fail, output: "connect refused to smtp://u:***@mail"}}
 """
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def _assert_promtool_clean(text: str) -> None:
+    """``promtool check metrics`` prints nothing for ``text``."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: run `make test` (installs Debian's prometheus package)"
+    lint = await asyncio.create_subprocess_exec(promtool, "check", "metrics", stdin=asyncio.subprocess.PIPE,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(lint.communicate(text.encode()), 30)
+    assert lint.returncode == 0 and not out.strip() and not err.strip(), (out + err).decode()
 
 
 async def _first_results(running: RunningAgent) -> None:
@@ -127,12 +141,7 @@ async def test_metrics_names_and_promtool(agent_config, tmp_path) -> None:
     assert 'probe_ssl_earliest_cert_expiry{check="db"} 1.9e+09' in text
     assert 'probe_ssl_earliest_cert_expiry{check="mail"}' not in text  # no TLS involved: no series
     assert 'agent_check_duration_seconds_bucket{check="db",le="0.001",type="fixed"}' in text
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool missing: run `make test` (installs Debian's prometheus package)"
-    lint = await asyncio.create_subprocess_exec(promtool, "check", "metrics", stdin=asyncio.subprocess.PIPE,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(lint.communicate(text.encode()), 30)
-    assert lint.returncode == 0 and not out.strip() and not err.strip(), (out + err).decode()
+    await _assert_promtool_clean(text)
 
 
 async def test_status_json_hides_outputs_when_configured(agent_config) -> None:
@@ -160,3 +169,54 @@ async def test_polling_never_runs_a_check(agent_config) -> None:
             for path in ("/health", "/health/g", "/readyz?verbose", "/livez", "/metrics", "/status.json"):
                 assert (await running.client.get(path)).status_code == 200
         assert fake_checks.RUNS["never-on-poll"] == runs == 1
+
+
+async def test_http_phase_durations_on_metrics(agent_config) -> None:
+    """An HTTP check's phases reach /metrics as probe_http_duration_seconds{check, phase}, as blackbox_exporter
+    names them: all five for a run that got an answer, the ones measured so far for a refused connection."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = f"""
+    checks:
+      web:
+        type: http
+        target: http://127.0.0.1:{server.server_address[1]}/ok
+        interval: 0.5
+        timeout: 0.4
+      refused:
+        type: http
+        target: http://127.0.0.1:{free_port()}/
+        interval: 0.5
+        timeout: 0.4
+      db:
+        type: fixed
+        target: db
+        interval: 0.3
+    """
+    try:
+        async with serve_agent(agent_config(config)) as running:
+            await _first_results(running)
+            text = (await running.client.get("/metrics")).text
+    finally:
+        server.shutdown()
+    samples = {(m.group(1), m.group(2)): float(m.group(3)) for m in re.finditer(
+        r'^probe_http_duration_seconds\{check="(\w+)",phase="(\w+)"\} (\S+)$', text, re.MULTILINE)}
+    assert {phase for check, phase in samples if check == "web"} == {
+        "resolve", "connect", "tls", "processing", "transfer"}
+    assert samples[("web", "connect")] > 0 and samples[("web", "processing")] > 0
+    assert samples[("web", "tls")] == 0  # plain http
+    assert ("refused", "connect") in samples  # a failed run keeps what it measured (an IP: no resolve)
+    assert not any(check == "db" for check, _ in samples)  # a check without phases has no series
+    assert "# TYPE probe_http_duration_seconds gauge" in text
+    await _assert_promtool_clean(text)
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
