@@ -56,6 +56,7 @@ MUST_HAVE_DATA = {"Request rate", "Error ratio (5xx) by route", "Latency by rout
                   "Cache hit ratio", "Rate-limit rejections", "Availability SLO: 5xx ratio by window",
                   "DB query p95 by operation", "Booking transitions (per hour)", "probe_success by check",
                   "Reported state by check", "TLS certificate days left", "Failing critical checks",
+                  "HTTP check phases",
                   "Events by outcome", "Lag by file", "Last acknowledgement age", "Read throughput",
                   "annotation: Firing alerts"}
 
