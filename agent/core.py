@@ -118,7 +118,7 @@ class HealthAgent:
                 check=name, type=spec.config.type, state=view.state, critical=spec.config.critical,
                 duration_s=last.duration_s if last else None, last_run_at=last.finished_at if last else None,
                 tls_not_after=last.tls_not_after if last else None,
-                phases=_phases(last.measurements) if last else ()))
+                phases=_phases(last.measurements) if last and spec.config.type == "http" else ()))
         return out
 
     def next_stale_at(self) -> float:
@@ -142,6 +142,6 @@ class HealthAgent:
 
 
 def _phases(measurements: dict[str, float]) -> tuple[tuple[str, float], ...]:
-    """The per-phase timings among a result's measurements (the HTTP check's ``phase_<name>_s``)."""
+    """The per-phase timings among an HTTP check result's measurements (``phase_<name>_s``)."""
     return tuple((key[6:-2], value) for key, value in measurements.items()
                  if key.startswith("phase_") and key.endswith("_s"))

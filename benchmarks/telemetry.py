@@ -3,7 +3,8 @@ mode against telemetry off, interleaved in one run.
 
     make bench BENCH=telemetry            # or: .venv/bin/python -m benchmarks.telemetry
     BENCH_ROUNDS=3 BENCH_SECONDS=2 BENCH_CONNECTIONS=16 BENCH_PROCESSES=2   (defaults)
-    BENCH_MODES="full (10%);metrics only"                     (a subset of the modes below; default all)
+    BENCH_MODES="full (10%);metrics only"                     (a subset of the modes below; default all
+                                                              but the part-alone ones)
     BENCH_PAIRED=1                                            (off and mode under load at once; see below)
     BENCH_ENDPOINTS="trivial,vehicle detail (hit)"            (a subset of the endpoints; default all)
     BENCH_MODES="access log only;traces only (10%);traces only, none sampled"   (each part alone: only
@@ -29,9 +30,10 @@ four runs in turn: the two servers share core 0, so a change of the machine's sp
 same second, and the throughput ratio is the inverse ratio of their CPU cost per request. It measures the
 two servers with a core switching between them every few milliseconds (each sees colder caches than when
 alone), so it is a companion to the default, not a replacement: its A/A rows are much tighter (26 Nov:
-1.00-1.01 per round on the trivial endpoint, against 0.85-1.21 per run pair in turn). They lean above 1 on
-the vehicle detail, though: the median A/A read 1.02-1.06 in every paired run of 26 Nov (the "off"
-server, loaded in every cell, is the slower one), so paired ratios flatter the modes by about that much.
+1.00-1.01 per round on the trivial endpoint, against 0.85-1.21 per run pair in turn). They often lean above
+1 on the vehicle detail, though: the median A/A read 1.04 and 1.05 in the paired runs I and K of 26 Nov and
+1.02-1.06 in that day's scratch paired runs (1.00 in run G; the "off" server, loaded in every cell, is the
+slower one), so paired ratios can flatter the modes by about that much.
 
 Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
 """
@@ -56,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -104,6 +107,8 @@ def select_modes() -> None:
         MODES = {mode: env for mode, env in MODES.items() if mode in keep}
     else:
         MODES = {mode: env for mode, env in MODES.items() if mode not in PART_MODES}
+
+
 ENDPOINTS = ("trivial", "vehicle detail (hit)", "search (miss)")
 
 
@@ -250,13 +255,27 @@ async def seed(base_url: str, database_url: str) -> int:
         return int(vehicles[0]["id"])
 
 
+def pool_max_size(database_url: str, servers: int) -> int:
+    """Connections each server's pool may open: the API's default of 10, unless the servers together would
+    pass Postgres' ``max_connections`` (less 20 for everything else). Every pool grows to its maximum
+    during the search runs and keeps it; with every mode and two processes each, 16 pools of 10 would
+    pass the 100 of a default Postgres, and the servers whose pools could not grow would be measured
+    with fewer connections than the others."""
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SHOW max_connections").fetchone()
+    limit = int(row[0]) if row else 100
+    return max(2, min(10, (limit - 20) // servers))
+
+
 Results = dict[tuple[str, str], list[tuple[float, float]]]  # (mode, endpoint) -> [(rps ratio, cpu ratio)]
 
 
 def run(database_url: str, redis: str, work: Path) -> Results:
+    pool_max = pool_max_size(database_url, len(MODES) * PROCESSES)
+    print(f"{len(MODES) * PROCESSES} servers, database pool of up to {pool_max} connections each", flush=True)
     settings = load_settings(environment="test", database_url=database_url, redis_url=redis, log_dir=work,
                              rate_limit_anonymous=1_000_000_000, rate_limit_authenticated=1_000_000_000,
-                             db_pool_min_size=4)
+                             db_pool_min_size=min(4, pool_max), db_pool_max_size=pool_max)
     base_env = {**settings_env(settings), "ISLAND_TELEMETRY_EXCLUDED_PATHS": "/metrics", "LOG_LEVEL": "info"}
     script = work / "search.lua"
     script.write_text(SEARCH_LUA)

@@ -1,7 +1,7 @@
 """Island Rides / Health agent: every dependency check's state, durations, TLS expiry and transitions.
 
 Metrics: ``exporters/probe_metrics.py`` (blackbox_exporter's ``probe_success``, ``probe_duration_seconds``,
-``probe_ssl_earliest_cert_expiry``, ``probe_http_duration_seconds`` with a ``check`` label, plus ``agent_check_*`` and the scheduler's
+``probe_ssl_earliest_cert_expiry``, ``probe_http_duration_seconds``, each with a ``check`` label, plus ``agent_check_*`` and the scheduler's
 heartbeat) and Prometheus' own ``up`` for the agent's scrape target.
 """
 from __future__ import annotations
@@ -82,11 +82,11 @@ def timing_row() -> list[PanelBuilder]:
         timeseries("State transitions", "Changes of reported state by check and the state moved to.", "short",
                    [query(f"sum by (check, to) (increase(agent_check_transitions_total{{{SELECTOR}}}[{RATE}]))",
                           "{{check}} -> {{to}}")], bars=True).span(12).height(8),
-        timeseries("HTTP check phases", "Where each HTTP check's last run spent its time (resolve, connect, "
-                   "tls, processing = the server's answer, transfer), stacked per check "
+        timeseries("HTTP check phases", "Where each HTTP check's last run spent its time, one line per check "
+                   "and phase: resolve, connect, tls, processing (the server's answer), transfer "
                    "(probe_http_duration_seconds; a failed run shows the phases it got through).", "s",
                    [query(f"max by (check, phase) (probe_http_duration_seconds{{{SELECTOR}}})",
-                          "{{check}} {{phase}}")], stacked=True).span(24).height(8),
+                          "{{check}} {{phase}}")]).span(24).height(8),
     ]
 
 

@@ -181,8 +181,8 @@ async def test_http_phase_durations_on_metrics(agent_config) -> None:
       web:
         type: http
         target: http://127.0.0.1:{server.server_address[1]}/ok
-        interval: 0.5
-        timeout: 0.4
+        interval: 5
+        timeout: 4
       refused:
         type: http
         target: http://127.0.0.1:{free_port()}/
@@ -199,6 +199,7 @@ async def test_http_phase_durations_on_metrics(agent_config) -> None:
             text = (await running.client.get("/metrics")).text
     finally:
         server.shutdown()
+        server.server_close()
     samples = {(m.group(1), m.group(2)): float(m.group(3)) for m in re.finditer(
         r'^probe_http_duration_seconds\{check="(\w+)",phase="(\w+)"\} (\S+)$', text, re.MULTILINE)}
     assert {phase for check, phase in samples if check == "web"} == {
