@@ -16,6 +16,7 @@ from agent.runner import run_check
 from agent.scheduler import HEARTBEAT_JOB, add_interval_job, build_scheduler
 from agent.state import CheckState, CheckView, Transition
 from checks.base import CheckResult, Status
+from checks.http_phases import phase_seconds
 from exporters.probe_metrics import ProbeMetrics, ProbeSnapshot
 
 log = structlog.get_logger("agent")
@@ -118,7 +119,7 @@ class HealthAgent:
                 check=name, type=spec.config.type, state=view.state, critical=spec.config.critical,
                 duration_s=last.duration_s if last else None, last_run_at=last.finished_at if last else None,
                 tls_not_after=last.tls_not_after if last else None,
-                phases=_phases(last.measurements) if last and spec.config.type == "http" else ()))
+                phases=phase_seconds(last.measurements) if last and spec.config.type == "http" else ()))
         return out
 
     def next_stale_at(self) -> float:
@@ -139,9 +140,3 @@ class HealthAgent:
         if age > allowed:
             return False, f"scheduler stalled: last heartbeat {age:.1f} s ago"
         return True, "ok"
-
-
-def _phases(measurements: dict[str, float]) -> tuple[tuple[str, float], ...]:
-    """The per-phase timings among an HTTP check result's measurements (``phase_<name>_s``)."""
-    return tuple((key[6:-2], value) for key, value in measurements.items()
-                 if key.startswith("phase_") and key.endswith("_s"))

@@ -22,7 +22,7 @@ from pydantic import Field, SecretStr, field_validator
 from checks.base import CheckResult, Deadline, RegexPattern, Status
 from checks.certificates import TlsClientOptions, client_context
 from checks.guard import guarded
-from checks.http_phases import PhaseRecorder, resolve
+from checks.http_phases import PhaseRecorder, measurement_key, resolve
 from checks.http_request import HTTP_ALPN, HTTP_ERRORS, HttpResponse, HttpUrl, new_pool, send
 
 _REDIRECT_CODES = {301, 302, 303, 307, 308}
@@ -85,7 +85,7 @@ async def run(target: str, options: HttpOptions, deadline: Deadline) -> CheckRes
         chain = await _follow(pool, url, options, recorder, deadline)
     elapsed = time.monotonic() - started
     status, output = _judge(chain, options, elapsed)
-    measurements = {f"phase_{phase}_s": seconds for phase, seconds in recorder.seconds.items()}
+    measurements = {measurement_key(phase): seconds for phase, seconds in recorder.seconds.items()}
     measurements.update(
         status_code=float(chain.last.status),
         redirects=float(chain.redirects),

@@ -15,6 +15,7 @@ import asyncio
 import ipaddress
 import socket
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from checks.base import Deadline
@@ -33,6 +34,17 @@ _OPERATION_PHASE = {
 }
 
 
+def measurement_key(phase: str) -> str:
+    """The name of ``phase``'s seconds among a CheckResult's measurements (``phase_connect_s``)."""
+    return f"phase_{phase}_s"
+
+
+def phase_seconds(measurements: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    """(phase, seconds) for each phase a result's measurements hold (a failed run: the ones it reached)."""
+    return tuple((phase, measurements[measurement_key(phase)]) for phase in PHASES
+                 if measurement_key(phase) in measurements)
+
+
 class PhaseRecorder:
     """Sums the time spent in each phase over every hop (redirects included) of one check run."""
 
@@ -44,7 +56,7 @@ class PhaseRecorder:
     def add(self, phase: str, seconds: float) -> None:
         """Count ``seconds`` more in ``phase``."""
         self.seconds[phase] += seconds
-        self.deadline.partial[f"phase_{phase}_s"] = self.seconds[phase]  # kept if the run fails
+        self.deadline.partial[measurement_key(phase)] = self.seconds[phase]  # kept if the run fails
 
     async def trace(self, event_name: str, info: dict[str, Any]) -> None:
         """The httpcore ``trace`` extension callback."""

@@ -1,8 +1,8 @@
 """Island Rides / Health agent: every dependency check's state, durations, TLS expiry and transitions.
 
 Metrics: ``exporters/probe_metrics.py`` (blackbox_exporter's ``probe_success``, ``probe_duration_seconds``,
-``probe_ssl_earliest_cert_expiry``, ``probe_http_duration_seconds``, each with a ``check`` label, plus ``agent_check_*`` and the scheduler's
-heartbeat) and Prometheus' own ``up`` for the agent's scrape target.
+``probe_ssl_earliest_cert_expiry``, ``probe_http_duration_seconds``, each with a ``check`` label, plus
+``agent_check_*`` and the scheduler's heartbeat) and Prometheus' own ``up`` for the agent's scrape target.
 """
 from __future__ import annotations
 
