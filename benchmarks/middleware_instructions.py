@@ -48,7 +48,8 @@ class _Route:
     path_format = "/v1/vehicles/{vehicle_id}"
 
 
-async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers 200 with a small JSON body, leaving the matched route in the scope as Starlette does."""
     scope["route"] = _Route
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"15")]})
@@ -63,7 +64,8 @@ async def _send(message: dict[str, Any]) -> None:
     pass
 
 
-async def _requests(app: Any, count: int) -> None:
+async def drive(app: Any, count: int) -> None:
+    """``count`` requests to the vehicle detail route, one event-loop turn every three (the log sink's flush)."""
     for i in range(count):
         scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http",
                  "path": "/v1/vehicles/7", "raw_path": b"/v1/vehicles/7", "root_path": "", "query_string": b"",
@@ -74,7 +76,10 @@ async def _requests(app: Any, count: int) -> None:
             await asyncio.sleep(0)
 
 
-async def _measure(sink: str, dump: str) -> dict[str, float]:
+def telemetry_apps(app: Any, sink: str, ratio: float) -> tuple[dict[str, Any], Any]:
+    """``app`` bare and inside ``TelemetryMiddleware`` with each part alone and all three, after setting up
+    the access log (to a temporary file and /dev/null as stdout) and tracing at ``ratio`` exporting to
+    ``sink``. Returns the apps by name and the tracer provider (to flush pending spans)."""
     from exporters import tracing
     from exporters.asgi import TelemetryMiddleware
     from exporters.config import TelemetryConfig
@@ -82,28 +87,33 @@ async def _measure(sink: str, dump: str) -> dict[str, float]:
 
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the access lines' stdout copy
     configure_logging("island-api", "1.0.0", tempfile.mkdtemp(), "info", ecs=True, log_file="api.log")
-    provider = tracing.configure_tracing("island-api", "1.0.0", RATIO, otlp_endpoint=sink)
+    provider = tracing.configure_tracing("island-api", "1.0.0", ratio, otlp_endpoint=sink)
     off = dataclasses.replace(TelemetryConfig.off(), excluded_paths=frozenset({"/metrics"}))
-    apps = {"no middleware": _app,
-            "middleware, all parts off": TelemetryMiddleware(_app, off),
-            "metrics": TelemetryMiddleware(_app, dataclasses.replace(off, metrics=True)),
-            "access log": TelemetryMiddleware(_app, dataclasses.replace(off, logs=True)),
-            f"traces at {RATIO:g}": TelemetryMiddleware(_app, dataclasses.replace(off, traces=True)),
-            "full": TelemetryMiddleware(_app, dataclasses.replace(off, metrics=True, logs=True, traces=True))}
+    apps = {"no middleware": app,
+            "middleware, all parts off": TelemetryMiddleware(app, off),
+            "metrics": TelemetryMiddleware(app, dataclasses.replace(off, metrics=True)),
+            "access log": TelemetryMiddleware(app, dataclasses.replace(off, logs=True)),
+            f"traces at {ratio:g}": TelemetryMiddleware(app, dataclasses.replace(off, traces=True)),
+            "full": TelemetryMiddleware(app, dataclasses.replace(off, metrics=True, logs=True, traces=True))}
+    return apps, provider
+
+
+async def _measure(sink: str, dump: str) -> dict[str, float]:
+    apps, provider = telemetry_apps(bare_app, sink, RATIO)
     counts = {}
     for name, app in apps.items():
         random.seed(5)
-        await _requests(app, 200)  # warm-up: caches, memos, specialised bytecode
+        await drive(app, 200)  # warm-up: caches, memos, specialised bytecode
         provider.force_flush()
         random.seed(7)
         callgrind_window.zero()
-        await _requests(app, REQUESTS)
+        await drive(app, REQUESTS)
         provider.force_flush()
         counts[name] = callgrind_window.instructions(Path(dump)) / REQUESTS
     return counts
 
 
-def _sink_process() -> tuple[subprocess.Popen[str], str]:
+def sink_process() -> tuple[subprocess.Popen[str], str]:
     """An OTLP sink in a child process (benchmarks.telemetry's), so that its work is not counted."""
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]); from benchmarks.telemetry import otlp_sink\n"
             "with otlp_sink() as url:\n    print(url, flush=True); time.sleep(3600)")
@@ -123,7 +133,7 @@ def main() -> None:
         return
     if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
         sys.exit("benchmarks.middleware_instructions needs valgrind (Debian package valgrind)")
-    sink, url = _sink_process()
+    sink, url = sink_process()
     work = Path(tempfile.mkdtemp(prefix="island-bench-mw-"))
     dump = str(work / "callgrind.out")
     try:
