@@ -35,8 +35,6 @@ from benchmarks import callgrind_window
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-RATIO = float(os.environ.get("BENCH_RATIO", "0.1"))
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "500"))
 HEADERS = [(b"host", b"127.0.0.1:8000"),
            (b"user-agent", (b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
                             b"Chrome/120.0 Safari/537.36")),
@@ -76,17 +74,19 @@ async def drive(app: Any, count: int) -> None:
             await asyncio.sleep(0)
 
 
-def telemetry_apps(app: Any, sink: str, ratio: float) -> tuple[dict[str, Any], Any]:
+def telemetry_apps(app: Any, sink: str, ratio: float, log_dir: str) -> tuple[dict[str, Any], Any]:
     """``app`` bare and inside ``TelemetryMiddleware`` with each part alone and all three, after setting up
-    the access log (to a temporary file and /dev/null as stdout) and tracing at ``ratio`` exporting to
+    the access log (to ``log_dir``/api.log and /dev/null as stdout) and tracing at ``ratio`` exporting to
     ``sink``. Returns the apps by name and the tracer provider (to flush pending spans)."""
     from exporters import tracing
     from exporters.asgi import TelemetryMiddleware
     from exporters.config import TelemetryConfig
     from exporters.logs import configure_logging
 
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the access lines' stdout copy
-    configure_logging("island-api", "1.0.0", tempfile.mkdtemp(), "info", ecs=True, log_file="api.log")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)  # the access lines' stdout copy
+    os.close(null)
+    configure_logging("island-api", "1.0.0", log_dir, "info", ecs=True, log_file="api.log")
     provider = tracing.configure_tracing("island-api", "1.0.0", ratio, otlp_endpoint=sink)
     off = dataclasses.replace(TelemetryConfig.off(), excluded_paths=frozenset({"/metrics"}))
     apps = {"no middleware": app,
@@ -98,8 +98,8 @@ def telemetry_apps(app: Any, sink: str, ratio: float) -> tuple[dict[str, Any], A
     return apps, provider
 
 
-async def _measure(sink: str, dump: str) -> dict[str, float]:
-    apps, provider = telemetry_apps(bare_app, sink, RATIO)
+async def _measure(sink: str, dump: str, ratio: float, requests: int, log_dir: str) -> dict[str, float]:
+    apps, provider = telemetry_apps(bare_app, sink, ratio, log_dir)
     counts = {}
     for name, app in apps.items():
         random.seed(5)
@@ -107,9 +107,9 @@ async def _measure(sink: str, dump: str) -> dict[str, float]:
         provider.force_flush()
         random.seed(7)
         callgrind_window.zero()
-        await drive(app, REQUESTS)
+        await drive(app, requests)
         provider.force_flush()
-        counts[name] = callgrind_window.instructions(Path(dump)) / REQUESTS
+        counts[name] = callgrind_window.instructions(Path(dump)) / requests
     return counts
 
 
@@ -122,11 +122,32 @@ def sink_process() -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().strip()
 
 
+def ratio_setting() -> float:
+    """BENCH_RATIO (default 0.1); anything but a number from 0 to 1 exits naming the variable."""
+    raw = os.environ.get("BENCH_RATIO", "0.1")
+    try:
+        ratio = float(raw)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        sys.exit(f"BENCH_RATIO: expected a number from 0 to 1, got {raw!r}")
+    return ratio
+
+
+def count_setting(name: str, default: int) -> int:
+    """A whole number >= 1 from the environment; anything else exits naming the variable."""
+    raw = os.environ.get(name, str(default))
+    if not raw.strip().isdigit() or int(raw) < 1:
+        sys.exit(f"{name}: expected a whole number >= 1, got {raw!r}")
+    return int(raw)
+
+
 def main() -> None:
+    ratio, requests = ratio_setting(), count_setting("BENCH_REQUESTS", 500)
     if len(sys.argv) == 4 and sys.argv[1] == "child":
-        counts = asyncio.run(_measure(sys.argv[2], sys.argv[3]))
+        counts = asyncio.run(_measure(sys.argv[2], sys.argv[3], ratio, requests, str(Path(sys.argv[3]).parent)))
         base = counts["no middleware"]
-        print(f"instructions per request (callgrind), {REQUESTS} requests, traces sampled at {RATIO:g}",
+        print(f"instructions per request (callgrind), {requests} requests, traces sampled at {ratio:g}",
               file=sys.stderr)
         for name, value in counts.items():
             print(f"  {name:28} {value:10,.0f}  (+{value - base:,.0f})", file=sys.stderr)
