@@ -42,14 +42,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.middleware_instructions import (
-    bare_app,
-    count_setting,
-    drive,
-    ratio_setting,
-    sink_process,
-    telemetry_apps,
-)
+from benchmarks import settings
+from benchmarks.middleware_instructions import bare_app, drive, sink_process, telemetry_apps
 
 
 def _settings() -> tuple[list[int], float, int, int]:
@@ -61,7 +55,8 @@ def _settings() -> tuple[list[int], float, int, int]:
         sys.exit(f"BENCH_EVICT_KB: expected whole numbers of KB separated by commas, got {raw!r}")
     if any(size < 0 for size in sizes):
         sys.exit(f"BENCH_EVICT_KB: sizes must be >= 0, got {raw!r}")
-    return sizes, ratio_setting(), count_setting("BENCH_ROUNDS", 7), count_setting("BENCH_REQUESTS", 3000)
+    return (sizes, settings.ratio("BENCH_RATIO", 0.1), settings.positive_int("BENCH_ROUNDS", 7),
+            settings.positive_int("BENCH_REQUESTS", 3000))
 
 
 def evicting(buffer: bytearray | None) -> Any:

@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks import callgrind_window
+from benchmarks import callgrind_window, settings
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -122,28 +122,8 @@ def sink_process() -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().strip()
 
 
-def ratio_setting() -> float:
-    """BENCH_RATIO (default 0.1); anything but a number from 0 to 1 exits naming the variable."""
-    raw = os.environ.get("BENCH_RATIO", "0.1")
-    try:
-        ratio = float(raw)
-    except ValueError:
-        ratio = -1.0
-    if not 0.0 <= ratio <= 1.0:
-        sys.exit(f"BENCH_RATIO: expected a number from 0 to 1, got {raw!r}")
-    return ratio
-
-
-def count_setting(name: str, default: int) -> int:
-    """A whole number >= 1 from the environment; anything else exits naming the variable."""
-    raw = os.environ.get(name, str(default))
-    if not raw.strip().isdigit() or int(raw) < 1:
-        sys.exit(f"{name}: expected a whole number >= 1, got {raw!r}")
-    return int(raw)
-
-
 def main() -> None:
-    ratio, requests = ratio_setting(), count_setting("BENCH_REQUESTS", 500)
+    ratio, requests = settings.ratio("BENCH_RATIO", 0.1), settings.positive_int("BENCH_REQUESTS", 500)
     if len(sys.argv) == 4 and sys.argv[1] == "child":
         counts = asyncio.run(_measure(sys.argv[2], sys.argv[3], ratio, requests, str(Path(sys.argv[3]).parent)))
         base = counts["no middleware"]

@@ -65,23 +65,15 @@ sys.path.insert(0, str(REPO))
 
 from api.migrate import apply_migrations
 from api.settings import load_settings
+from benchmarks.settings import positive_int
 from tests.api.support import Factory, settings_env
 from tests.support.services import free_port, redis_server, redis_url, temp_database, terminate, wait_for_port
 
-
-def _positive_int(name: str, default: int) -> int:
-    """A whole number >= 1 from the environment; anything else exits naming the variable."""
-    raw = os.environ.get(name, str(default))
-    if not raw.strip().isdigit() or int(raw) < 1:
-        sys.exit(f"{name}: expected a whole number >= 1, got {raw!r}")
-    return int(raw)
-
-
-ROUNDS = _positive_int("BENCH_ROUNDS", 3)
-SECONDS = _positive_int("BENCH_SECONDS", 2)
-CONNECTIONS = _positive_int("BENCH_CONNECTIONS", 16)
+ROUNDS = positive_int("BENCH_ROUNDS", 3)
+SECONDS = positive_int("BENCH_SECONDS", 2)
+CONNECTIONS = positive_int("BENCH_CONNECTIONS", 16)
 PAIRED = os.environ.get("BENCH_PAIRED", "") not in ("", "0")
-PROCESSES = _positive_int("BENCH_PROCESSES", 2)
+PROCESSES = positive_int("BENCH_PROCESSES", 2)
 
 MODES: dict[str, dict[str, str]] = {
     "off": {"ISLAND_TELEMETRY": "off"},
