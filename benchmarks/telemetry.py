@@ -74,6 +74,7 @@ SECONDS = positive_int("BENCH_SECONDS", 2)
 CONNECTIONS = positive_int("BENCH_CONNECTIONS", 16)
 PAIRED = os.environ.get("BENCH_PAIRED", "") not in ("", "0")
 PROCESSES = positive_int("BENCH_PROCESSES", 2)
+PIN_HELPERS = os.environ.get("BENCH_PIN_HELPERS", "1") not in ("", "0")
 
 MODES: dict[str, dict[str, str]] = {
     "off": {"ISLAND_TELEMETRY": "off"},
@@ -268,12 +269,30 @@ def pool_max_size(database_url: str, servers: int) -> int:
     return max(2, min(10, (limit - 20) // servers))
 
 
+def baseline_role(mode: str) -> str:
+    """The telemetry-off servers ``mode`` is compared with: in turn, the one "off" for every mode; paired,
+    an "off" twin of its own (see BENCH_PAIRED in the module doc)."""
+    return f"off, twin of {mode}" if PAIRED else "off"
+
+
+def server_roles() -> dict[str, dict[str, str]]:
+    """Every kind of server the run starts (PROCESSES of each), with its environment."""
+    if not PAIRED:
+        return dict(MODES)
+    roles = {}
+    for mode, env in MODES.items():
+        if mode != "off":
+            roles[baseline_role(mode)] = MODES["off"]
+            roles[mode] = env
+    return roles
+
+
 Results = dict[tuple[str, str], list[tuple[float, float]]]  # (mode, endpoint) -> [(rps ratio, cpu ratio)]
 
 
 def run(database_url: str, redis: str, work: Path) -> Results:
-    pool_max = pool_max_size(database_url, len(MODES) * PROCESSES)
-    print(f"{len(MODES) * PROCESSES} servers, database pool of up to {pool_max} connections each", flush=True)
+    pool_max = pool_max_size(database_url, len(server_roles()) * PROCESSES)
+    print(f"{len(server_roles()) * PROCESSES} servers, database pool of up to {pool_max} connections each", flush=True)
     settings = load_settings(environment="test", database_url=database_url, redis_url=redis, log_dir=work,
                              rate_limit_anonymous=1_000_000_000, rate_limit_authenticated=1_000_000_000,
                              db_pool_min_size=min(4, pool_max), db_pool_max_size=pool_max)
@@ -293,14 +312,14 @@ def run(database_url: str, redis: str, work: Path) -> Results:
         # PROCESSES servers per mode, taken in turn from one round to the next: one process can be a few
         # percent faster than an identical one for its whole life (memory layout), and this averages it.
         servers: dict[str, list[Server]] = {}
-        for mode, extra in MODES.items():
-            slug = re.sub(r"\W+", "-", mode)
+        for role, extra in server_roles().items():
+            slug = re.sub(r"\W+", "-", role)
             for index in range(PROCESSES):
                 mode_dir = work / f"{slug}-{index}"
                 mode_dir.mkdir()
                 env = {**base_env, **extra, "LOG_DIR": str(mode_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
                        "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
-                servers.setdefault(mode, []).append(stack.enter_context(api_server(env, mode_dir)))
+                servers.setdefault(role, []).append(stack.enter_context(api_server(env, mode_dir)))
         endpoints = {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
                      "search (miss)": ("/v1/vehicles", script)}
         endpoints = {name: endpoints[name] for name in selected_endpoints()}
@@ -310,21 +329,24 @@ def run(database_url: str, redis: str, work: Path) -> Results:
                     wrk(server, path, lua)
         modes = list(MODES)[1:]
         for round_no in range(ROUNDS):
+            if PIN_HELPERS:
+                pin_database_backends(database_url)
             order = modes[round_no % len(modes):] + modes[:round_no % len(modes)]
             current = {mode: processes[round_no % PROCESSES] for mode, processes in servers.items()}
             for name, (path, lua) in endpoints.items():
                 cells = []
                 for mode in order:
+                    off = baseline_role(mode)
                     if PAIRED:
                         # off and mode under load at the same time, twice: the kernel shares core 0
                         # between them, and a drift of the machine's speed hits both in the same second.
                         # (each wrk started first once: the first started might get a head start)
-                        runs = [*wrk_at_once([current["off"], current[mode]], path, lua),
-                                *wrk_at_once([current[mode], current["off"]], path, lua)]  # off, mode, mode, off
+                        runs = [*wrk_at_once([current[off], current[mode]], path, lua),
+                                *wrk_at_once([current[mode], current[off]], path, lua)]  # off, mode, mode, off
                     else:
                         # off, mode, mode, off: a drift of the machine's speed during the four runs (seen
                         # here: +-30 % within half a minute) weighs on both sides alike.
-                        runs = [wrk(current[m], path, lua) for m in ("off", mode, mode, "off")]
+                        runs = [wrk(current[m], path, lua) for m in (off, mode, mode, off)]
                     for m, run in zip(("off", mode, mode, "off"), runs):
                         if run.bad:
                             print(f"  warning: {m} {name}: {run.bad} non-2xx responses", flush=True)
@@ -338,21 +360,52 @@ def run(database_url: str, redis: str, work: Path) -> Results:
         return results
 
 
+def pin_database_backends(database_url: str) -> None:
+    """Move the Postgres backends serving the bench database to core 1, beside wrk: left to the
+    scheduler, a backend sometimes ran on core 0 and took its time from the API server measured there."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(database_url) as conn:
+        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+    for pid in pids:
+        with contextlib.suppress(OSError):  # a backend that ended meanwhile
+            os.sched_setaffinity(pid, {1})
+
+
+def median_interval(values: list[float], resamples: int = 4000, seed: int = 1) -> tuple[float, float]:
+    """A 95 % percentile-bootstrap interval of the median of ``values`` (the rounds): how far the median
+    could move on another run of the same length on this machine. Seeded, so a report is reproducible."""
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+
+def verdict(value: float, low: float, target: float | None) -> str:
+    """" ok" when even the interval's low end meets the target, " ok?" when only the median does."""
+    if target is None:
+        return ""
+    if value < target:
+        return f" <{target}"
+    return " ok" if low >= target else " ok?"
+
+
 def report(results: Results) -> None:
     endpoints = list(dict.fromkeys(name for _, name in results))
     for index, title in ((0, "throughput ratio mode/off (wrk requests/s)"),
                          (1, "CPU ratio off/mode (server CPU time per request; robust to other load)")):
-        print(f"\n{title}, median of {ROUNDS} interleaved rounds, wrk -c{CONNECTIONS} -d{SECONDS}s, "
-              "server on 1 core" + (", off and mode loaded at once (BENCH_PAIRED)" if PAIRED else ""))
-        print(f"{'mode':28}" + "".join(f"{e:>24}" for e in endpoints))
+        print(f"\n{title}, median of {ROUNDS} interleaved rounds [95 % bootstrap interval], wrk "
+              f"-c{CONNECTIONS} -d{SECONDS}s, server on 1 core"
+              + (", off and mode loaded at once (BENCH_PAIRED)" if PAIRED else ""))
+        print(f"{'mode':28}" + "".join(f"{e:>28}" for e in endpoints))
         for mode in list(MODES)[1:]:
             cells = []
             for endpoint in endpoints:
-                value = statistics.median(r[index] for r in results[(mode, endpoint)])
+                values = [r[index] for r in results[(mode, endpoint)]]
+                value = statistics.median(values)
+                low, high = median_interval(values)
                 target = TARGETS.get((mode, endpoint)) or TARGETS.get((mode, "*"))
-                mark = "" if target is None else (" ok" if value >= target else f" <{target}")
-                cells.append(f"{value:.2f}{mark}")
-            print(f"{mode:28}" + "".join(f"{c:>24}" for c in cells))
+                cells.append(f"{value:.2f} [{low:.2f}-{high:.2f}]{verdict(value, low, target)}")
+            print(f"{mode:28}" + "".join(f"{c:>28}" for c in cells))
+    print("\nok: the interval's low end meets the target; ok?: the median does, the interval reaches below it")
 
 
 def main() -> None:
@@ -363,6 +416,10 @@ def main() -> None:
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"benchmarks.telemetry: {tool} is not installed (make system-deps)")
+    if PIN_HELPERS:
+        # This process (its OTLP sink threads) and what it starts unpinned (redis-server) on core 1 with
+        # wrk, so that core 0 runs the API server under load and nothing else of ours.
+        os.sched_setaffinity(0, {1})
     work = Path(tempfile.mkdtemp(prefix="island-bench-telemetry-"))
     try:
         with temp_database(prefix="island_bench") as dsn, redis_server() as srv:
