@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
+from exporters.logs.redact import has_card_length_digit_run
 
 log = logging.getLogger("api.errors")
 
@@ -48,7 +49,19 @@ def _incoming_request_id(scope: Scope) -> str:
             if _REQUEST_ID_RE.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """A fresh request id: a UUID4's 32 hex digits, drawn again in the rare case that 13 decimal digits
+    come in a row. Log redaction masks such a run when it passes the Luhn check, as it would a card
+    number: before this, about 1 generated id in 450 (0.22 % of 200,000 drawn) was masked in every log
+    line of its request, and the X-Request-Id a client reported could not be found in the logs. About
+    2 % of draws are redrawn."""
+    while True:
+        request_id = uuid.uuid4().hex
+        if not has_card_length_digit_run(request_id.encode()):
+            return request_id
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -146,3 +146,21 @@ async def test_startup_objects_are_frozen_out_of_the_cyclic_collector(client):
     assert (await client.get("/livez")).status_code == 200
     assert app_module._frozen is True
     assert gc.get_freeze_count() > 10_000  # the modules, routes and models of the app, not a handful
+
+
+async def test_generated_request_id_survives_log_redaction(client, monkeypatch):
+    """A generated id is never one that log redaction would mask: a UUID whose hex holds a Luhn-valid
+    card-length digit run (4111111111111111) is drawn again."""
+    import uuid
+
+    from api import middleware
+    from exporters.logs.redact import redact_text
+
+    card_like = uuid.UUID("4111111111111111" + "abcdefabcdefabcd")
+    assert redact_text(card_like.hex) != card_like.hex  # the log redaction would mask this one
+    plain = uuid.UUID("0123456789abcdef0123456789abcdef")
+    draws = iter([card_like, plain])
+    monkeypatch.setattr(middleware.uuid, "uuid4", lambda: next(draws))
+    resp = await client.get("/livez")
+    assert resp.headers["x-request-id"] == plain.hex
+    assert redact_text(resp.headers["x-request-id"]) == plain.hex
