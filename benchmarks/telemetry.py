@@ -27,13 +27,22 @@ process, as production would.
 
 ``BENCH_PAIRED=1`` loads off and the mode at the same time (two wrk on core 1), twice per cell instead of
 four runs in turn: the two servers share core 0, so a change of the machine's speed weighs on both in the
-same second, and the throughput ratio is the inverse ratio of their CPU cost per request. It measures the
-two servers with a core switching between them every few milliseconds (each sees colder caches than when
-alone), so it is a companion to the default, not a replacement: its A/A rows are much tighter (26 Nov:
-1.00-1.01 per round on the trivial endpoint, against 0.85-1.21 per run pair in turn). They often lean above
-1 on the vehicle detail, though: the median A/A read 1.04 and 1.05 in the paired runs I and K of 26 Nov and
-1.02-1.06 in that day's scratch paired runs (1.00 in run G; the "off" server, loaded in every cell, is the
-slower one), so paired ratios can flatter the modes by about that much.
+same second, and the throughput ratio is the inverse ratio of their CPU cost per request. Each mode is
+paired with an "off" twin of its own (``BENCH_PROCESSES`` more off servers per mode), loaded exactly as
+often as the mode. Until 26 Nov every mode was paired with the one "off" server, loaded in every cell, and
+that server was the slower of two identical ones: the paired A/A read 1.02-1.06 on the vehicle detail in
+most runs, so paired ratios flattered the modes by about that much. With twins it read 1.00 [0.99-1.01]
+(12 rounds on the vehicle detail) and 1.00 · 0.98 · 1.01 over the three endpoints (10 rounds). Paired
+runs measure each server with the core switching between two every few milliseconds (colder caches than
+alone), so they complement the default rather than replace it; their
+rounds agree within a few hundredths where the runs in turn move by ±0.15 (26 Nov: A/A 0.85-1.21 per run
+pair in turn).
+
+``BENCH_PIN_HELPERS`` (default 1): this process (the OTLP sink's threads), the redis-server it starts and
+the Postgres backends serving the bench database (re-pinned every round) run on core 1 with wrk, so that
+core 0 runs the measured server and nothing else of ours. Each median comes with a 95 % bootstrap
+interval over the rounds; a target is marked "ok" when the interval's low end meets it, "ok?" when only
+the median does.
 
 Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
 """
