@@ -1,0 +1,37 @@
+"""The telemetry benchmark's own logic: which servers it starts and how it reads its rounds."""
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from benchmarks import telemetry as bench
+
+
+def test_paired_runs_give_every_mode_an_off_twin(monkeypatch):
+    monkeypatch.setattr(bench, "MODES", {"off": {"ISLAND_TELEMETRY": "off"},
+                                         "full (10%)": {"ISLAND_TELEMETRY": "on"},
+                                         "off again (A/A control)": {"ISLAND_TELEMETRY": "off"}})
+    monkeypatch.setattr(bench, "PAIRED", True)
+    roles = bench.server_roles()
+    assert roles == {"off, twin of full (10%)": {"ISLAND_TELEMETRY": "off"}, "full (10%)": {"ISLAND_TELEMETRY": "on"},
+                     "off, twin of off again (A/A control)": {"ISLAND_TELEMETRY": "off"},
+                     "off again (A/A control)": {"ISLAND_TELEMETRY": "off"}}
+    assert bench.baseline_role("full (10%)") == "off, twin of full (10%)"
+    monkeypatch.setattr(bench, "PAIRED", False)  # in turn, one off server for every mode
+    assert bench.server_roles() == bench.MODES and bench.baseline_role("full (10%)") == "off"
+
+
+def test_median_interval_brackets_the_median_and_is_reproducible():
+    rounds = [0.79, 0.81, 0.97, 0.92, 1.02, 0.88, 0.90, 0.86, 0.93, 0.91]
+    low, high = bench.median_interval(rounds)
+    assert min(rounds) <= low <= statistics.median(rounds) <= high <= max(rounds)
+    assert low < high
+    assert bench.median_interval(rounds) == (low, high)
+    assert bench.median_interval([0.9] * 6) == (0.9, 0.9)
+
+
+@pytest.mark.parametrize(("value", "low", "target", "mark"), [
+    (0.92, 0.91, 0.90, " ok"), (0.92, 0.88, 0.90, " ok?"), (0.89, 0.86, 0.90, " <0.9"), (0.5, 0.4, None, "")])
+def test_verdict_marks_a_target_met_only_when_the_interval_clears_it(value, low, target, mark):
+    assert bench.verdict(value, low, target) == mark
