@@ -6,6 +6,7 @@ mode against telemetry off, interleaved in one run.
     BENCH_MODES="full (10%);metrics only"                     (a subset of the modes below; default all
                                                               but the part-alone ones)
     BENCH_PAIRED=1                                            (off and mode under load at once; see below)
+    BENCH_PIN_HELPERS=0                                       (leave the bench's helpers unpinned; see below)
     BENCH_ENDPOINTS="trivial,vehicle detail (hit)"            (a subset of the endpoints; default all)
     BENCH_MODES="access log only;traces only (10%);traces only, none sampled"   (each part alone: only
                                                               when named, not in the default run)
@@ -28,21 +29,21 @@ process, as production would.
 ``BENCH_PAIRED=1`` loads off and the mode at the same time (two wrk on core 1), twice per cell instead of
 four runs in turn: the two servers share core 0, so a change of the machine's speed weighs on both in the
 same second, and the throughput ratio is the inverse ratio of their CPU cost per request. Each mode is
-paired with an "off" twin of its own (``BENCH_PROCESSES`` more off servers per mode), loaded exactly as
-often as the mode. Until 26 Nov every mode was paired with the one "off" server, loaded in every cell, and
-that server was the slower of two identical ones: the paired A/A read 1.02-1.06 on the vehicle detail in
-most runs, so paired ratios flattered the modes by about that much. With twins it read 1.00 [0.99-1.01]
-(12 rounds on the vehicle detail) and 1.00 · 0.98 · 1.01 over the three endpoints (10 rounds). Paired
-runs measure each server with the core switching between two every few milliseconds (colder caches than
-alone), so they complement the default rather than replace it; their
-rounds agree within a few hundredths where the runs in turn move by ±0.15 (26 Nov: A/A 0.85-1.21 per run
-pair in turn).
+paired with "off" twins of its own (``BENCH_PROCESSES`` more off servers per mode), loaded exactly as
+often as the mode. Before run P of 26 Nov (README), every mode was paired with the one "off" server,
+loaded in every cell, and that server was the slower of two identical ones: the paired A/A read 1.04 and
+1.05 on the vehicle detail in runs I and K and up to 1.06 in scratch runs, so paired ratios could flatter
+the modes by that much. With twins it read 1.00 over 12 rounds on the vehicle detail and 0.98-1.02 on all
+three endpoints in runs P and Q (10 rounds each). Paired runs measure each server with the core switching
+between two every few milliseconds (colder caches than alone), so they complement the default rather than
+replace it; their rounds agree within a few hundredths where the runs in turn move a lot more (26 Nov: an
+A/A of 0.85-1.21 from one run pair to the next).
 
 ``BENCH_PIN_HELPERS`` (default 1): this process (the OTLP sink's threads), the redis-server it starts and
 the Postgres backends serving the bench database (re-pinned every round) run on core 1 with wrk, so that
-core 0 runs the measured server and nothing else of ours. Each median comes with a 95 % bootstrap
-interval over the rounds; a target is marked "ok" when the interval's low end meets it, "ok?" when only
-the median does.
+core 0 runs the measured server and nothing else of ours. Each median comes with a distribution-free
+interval (``median_interval``); a target is marked "ok" when the interval's low end meets it, "ok?" when
+only the median does.
 
 Needs: Postgres and Redis as for the tests, ``wrk`` and ``taskset``, 2 cores.
 """
@@ -50,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import random
 import re
@@ -275,6 +277,9 @@ def pool_max_size(database_url: str, servers: int) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SHOW max_connections").fetchone()
     limit = int(row[0]) if row else 100
+    if 2 * servers > limit - 20:
+        print(f"  warning: {servers} servers with 2 connections each pass Postgres' max_connections of {limit} "
+              "less 20; name fewer modes (BENCH_MODES) or processes (BENCH_PROCESSES)", flush=True)
     return max(2, min(10, (limit - 20) // servers))
 
 
@@ -337,9 +342,10 @@ def run(database_url: str, redis: str, work: Path) -> Results:
                 for path, lua in endpoints.values():
                     wrk(server, path, lua)
         modes = list(MODES)[1:]
+        pin_backends = PIN_HELPERS
         for round_no in range(ROUNDS):
-            if PIN_HELPERS:
-                pin_database_backends(database_url)
+            if pin_backends:  # every round: the pools open connections as the load needs them
+                pin_backends = pin_database_backends(database_url)
             order = modes[round_no % len(modes):] + modes[:round_no % len(modes)]
             current = {mode: processes[round_no % PROCESSES] for mode, processes in servers.items()}
             for name, (path, lua) in endpoints.items():
@@ -356,7 +362,7 @@ def run(database_url: str, redis: str, work: Path) -> Results:
                         # off, mode, mode, off: a drift of the machine's speed during the four runs (seen
                         # here: +-30 % within half a minute) weighs on both sides alike.
                         runs = [wrk(current[m], path, lua) for m in (off, mode, mode, off)]
-                    for m, run in zip(("off", mode, mode, "off"), runs):
+                    for m, run in zip((off, mode, mode, off), runs):
                         if run.bad:
                             print(f"  warning: {m} {name}: {run.bad} non-2xx responses", flush=True)
                     off_rps, mode_rps = runs[0].rps + runs[3].rps, runs[1].rps + runs[2].rps
@@ -369,29 +375,53 @@ def run(database_url: str, redis: str, work: Path) -> Results:
         return results
 
 
-def pin_database_backends(database_url: str) -> None:
+def pin_database_backends(database_url: str) -> bool:
     """Move the Postgres backends serving the bench database to core 1, beside wrk: left to the
-    scheduler, a backend sometimes ran on core 0 and took its time from the API server measured there."""
-    name = database_url.rsplit("/", 1)[1]
+    scheduler, a backend may run on core 0 and take its time from the API server measured there. Only
+    processes named ``postgres`` are moved (a server in a container or on another host reports pids of
+    another namespace). Returns False, after one warning, when this process may not move them (not
+    their owner): the caller stops trying."""
     with psycopg.connect(database_url) as conn:
-        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+        pids = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
     for pid in pids:
-        with contextlib.suppress(OSError):  # a backend that ended meanwhile
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+                continue
             os.sched_setaffinity(pid, {1})
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a backend that ended meanwhile
+        except PermissionError:
+            print("  warning: the database backends stay unpinned (not their owner); BENCH_PIN_HELPERS=0 "
+                  "silences this", flush=True)
+            return False
+    return True
 
 
-def median_interval(values: list[float], resamples: int = 4000, seed: int = 1) -> tuple[float, float]:
-    """A 95 % percentile-bootstrap interval of the median of ``values`` (the rounds): how far the median
-    could move on another run of the same length on this machine. Seeded, so a report is reproducible."""
-    rng = random.Random(seed)
-    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
-    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """A distribution-free confidence interval of the median of ``values`` (the rounds): the k-th smallest
+    and the k-th largest, k as large as keeps the probability that the interval holds the true median at
+    ``confidence`` or more (binomial, p = 1/2). Returns (low, high, that probability). With 10 rounds it is
+    the 2nd smallest to the 2nd largest (97.9 %); under 6 rounds no k reaches 95 % and it is the whole
+    range (5 rounds: 93.8 %, 3 rounds: 75 %)."""
+    ordered = sorted(values)
+    n = len(ordered)
+
+    def coverage(k: int) -> float:
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+
+    k = 1
+    while k < (n + 1) // 2 and coverage(k + 1) >= confidence:
+        k += 1
+    return ordered[k - 1], ordered[n - k], coverage(k)
 
 
 def verdict(value: float, low: float, target: float | None) -> str:
-    """" ok" when even the interval's low end meets the target, " ok?" when only the median does."""
+    """" ok" when even the interval's low end meets the target, " ok?" when only the median does (both as
+    printed, to two decimals: a median of 0.896 is printed 0.90 and counts as 0.90)."""
     if target is None:
         return ""
+    value, low = round(value, 2), round(low, 2)
     if value < target:
         return f" <{target}"
     return " ok" if low >= target else " ok?"
@@ -399,10 +429,12 @@ def verdict(value: float, low: float, target: float | None) -> str:
 
 def report(results: Results) -> None:
     endpoints = list(dict.fromkeys(name for _, name in results))
+    medians: dict[tuple[str, str], list[float]] = {}
     for index, title in ((0, "throughput ratio mode/off (wrk requests/s)"),
                          (1, "CPU ratio off/mode (server CPU time per request; robust to other load)")):
-        print(f"\n{title}, median of {ROUNDS} interleaved rounds [95 % bootstrap interval], wrk "
-              f"-c{CONNECTIONS} -d{SECONDS}s, server on 1 core"
+        confidence = median_interval([0.0] * ROUNDS)[2]  # it depends on the number of rounds only
+        print(f"\n{title}, median of {ROUNDS} interleaved rounds [interval holding the true median with "
+              f"{confidence:.1%} confidence], wrk -c{CONNECTIONS} -d{SECONDS}s, server on 1 core"
               + (", off and mode loaded at once (BENCH_PAIRED)" if PAIRED else ""))
         print(f"{'mode':28}" + "".join(f"{e:>28}" for e in endpoints))
         for mode in list(MODES)[1:]:
@@ -410,11 +442,18 @@ def report(results: Results) -> None:
             for endpoint in endpoints:
                 values = [r[index] for r in results[(mode, endpoint)]]
                 value = statistics.median(values)
-                low, high = median_interval(values)
+                medians.setdefault((mode, endpoint), []).append(value)
+                low, high, _ = median_interval(values)
                 target = TARGETS.get((mode, endpoint)) or TARGETS.get((mode, "*"))
                 cells.append(f"{value:.2f} [{low:.2f}-{high:.2f}]{verdict(value, low, target)}")
             print(f"{mode:28}" + "".join(f"{c:>28}" for c in cells))
     print("\nok: the interval's low end meets the target; ok?: the median does, the interval reaches below it")
+    # Both ratios measure the server's cost per request. When they part, something else limited the
+    # throughput: core 1 (wrk, the sink, redis-server, the database backends) or the database.
+    for (mode, endpoint), (rps, cpu) in medians.items():
+        if abs(rps - cpu) > 0.03:
+            print(f"warning: {mode}, {endpoint}: throughput ratio {rps:.2f} against CPU ratio {cpu:.2f}; the "
+                  "server's CPU was not the only limit", flush=True)
 
 
 def main() -> None:
@@ -425,6 +464,9 @@ def main() -> None:
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"benchmarks.telemetry: {tool} is not installed (make system-deps)")
+    if not {0, 1} <= os.sched_getaffinity(0):
+        sys.exit("benchmarks.telemetry: needs cores 0 and 1 (the server on one, wrk on the other); this process "
+                 f"may run on {sorted(os.sched_getaffinity(0))}")
     if PIN_HELPERS:
         # This process (its OTLP sink threads) and what it starts unpinned (redis-server) on core 1 with
         # wrk, so that core 0 runs the API server under load and nothing else of ours.

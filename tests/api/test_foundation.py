@@ -148,6 +148,14 @@ async def test_startup_objects_are_frozen_out_of_the_cyclic_collector(client):
     assert gc.get_freeze_count() > 10_000  # the modules, routes and models of the app, not a handful
 
 
+def _draws(*uuids):
+    """A stand-in for the uuid module whose uuid4() returns ``uuids`` in turn (the module itself stays)."""
+    import types
+
+    draws = iter(uuids)
+    return types.SimpleNamespace(uuid4=lambda: next(draws))
+
+
 async def test_generated_request_id_survives_log_redaction(client, monkeypatch):
     """A generated id is never one that log redaction would mask: a UUID whose hex holds a Luhn-valid
     card-length digit run (4111111111111111) is drawn again."""
@@ -159,8 +167,9 @@ async def test_generated_request_id_survives_log_redaction(client, monkeypatch):
     card_like = uuid.UUID("4111111111111111" + "abcdefabcdefabcd")
     assert redact_text(card_like.hex) != card_like.hex  # the log redaction would mask this one
     plain = uuid.UUID("0123456789abcdef0123456789abcdef")
-    draws = iter([card_like, plain])
-    monkeypatch.setattr(middleware.uuid, "uuid4", lambda: next(draws))
+    monkeypatch.setattr(middleware, "uuid", _draws(card_like, plain))
+    assert middleware.new_request_id() == plain.hex
+    monkeypatch.setattr(middleware, "uuid", _draws(card_like, card_like, plain))
     resp = await client.get("/livez")
     assert resp.headers["x-request-id"] == plain.hex
     assert redact_text(resp.headers["x-request-id"]) == plain.hex

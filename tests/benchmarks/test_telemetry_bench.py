@@ -1,8 +1,6 @@
 """The telemetry benchmark's own logic: which servers it starts and how it reads its rounds."""
 from __future__ import annotations
 
-import statistics
-
 import pytest
 
 from benchmarks import telemetry as bench
@@ -22,16 +20,18 @@ def test_paired_runs_give_every_mode_an_off_twin(monkeypatch):
     assert bench.server_roles() == bench.MODES and bench.baseline_role("full (10%)") == "off"
 
 
-def test_median_interval_brackets_the_median_and_is_reproducible():
-    rounds = [0.79, 0.81, 0.97, 0.92, 1.02, 0.88, 0.90, 0.86, 0.93, 0.91]
-    low, high = bench.median_interval(rounds)
-    assert min(rounds) <= low <= statistics.median(rounds) <= high <= max(rounds)
-    assert low < high
-    assert bench.median_interval(rounds) == (low, high)
-    assert bench.median_interval([0.9] * 6) == (0.9, 0.9)
+def test_median_interval_is_the_widest_order_statistics_that_keep_95_percent():
+    rounds = [0.93, 0.79, 1.02, 0.88, 0.90, 0.86, 0.81, 0.97, 0.92, 0.91]  # unsorted on purpose
+    assert bench.median_interval(rounds) == (0.81, 0.97, 1 - 2 * 11 / 1024)  # 2nd smallest, 2nd largest
+    low, high, confidence = bench.median_interval([float(i) for i in range(1, 21)])
+    assert (low, high) == (6.0, 15.0) and 0.95 <= confidence < 0.96
+    # Too few rounds for 95 %: the whole range, with the confidence it really has.
+    assert bench.median_interval([0.9, 0.8, 1.0]) == (0.8, 1.0, 0.75)
+    assert bench.median_interval([0.9] * 6) == (0.9, 0.9, 1 - 2 / 64)
 
 
 @pytest.mark.parametrize(("value", "low", "target", "mark"), [
-    (0.92, 0.91, 0.90, " ok"), (0.92, 0.88, 0.90, " ok?"), (0.89, 0.86, 0.90, " <0.9"), (0.5, 0.4, None, "")])
+    (0.92, 0.91, 0.90, " ok"), (0.92, 0.88, 0.90, " ok?"), (0.89, 0.86, 0.90, " <0.9"), (0.5, 0.4, None, ""),
+    (0.90, 0.90, 0.90, " ok"), (0.896, 0.88, 0.90, " ok?"), (0.894, 0.88, 0.90, " <0.9")])
 def test_verdict_marks_a_target_met_only_when_the_interval_clears_it(value, low, target, mark):
     assert bench.verdict(value, low, target) == mark
