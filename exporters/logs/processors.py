@@ -45,13 +45,12 @@ class _SecondCache:
         self.prefix_bytes = self.prefix.encode()
 
 
-_timestamps = _SecondCache()
-SECOND_CACHE = _timestamps  # for the access line, which formats its timestamp inline
+SECOND_CACHE = _SecondCache()  # also read by the access line, which formats its timestamp inline
 
 
 def format_timestamp(now: float) -> str:
     """``now`` (Unix seconds) as ECS ``@timestamp``: ``2026-11-25T19:15:00.123Z``."""
-    return _timestamps.format(now)
+    return SECOND_CACHE.format(now)
 
 
 
@@ -59,7 +58,7 @@ def format_timestamp(now: float) -> str:
 def add_timestamp(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """Set ``@timestamp`` (UTC, milliseconds) unless the caller gave one."""
     if "@timestamp" not in event_dict:
-        event_dict["@timestamp"] = _timestamps.format(time.time())
+        event_dict["@timestamp"] = SECOND_CACHE.format(time.time())
     return event_dict
 
 

@@ -181,9 +181,8 @@ def _open_fds(log_dir: Path | str | None, file_name: str, stdout: bool) -> list[
 
 # One sink and one chain per process, changed in place by each configure_logging call: structlog loggers
 # cached on first use (module-level ``log = structlog.get_logger()``) keep references to both.
-_SINK = LineSink([])
-SINK = _SINK  # for writers of hand-built lines (the access line): ``SINK.write(line)``
-atexit.register(_SINK.flush)
+SINK = LineSink([])  # also for writers of hand-built lines (the access line): ``SINK.write(line)``
+atexit.register(SINK.flush)
 _CHAIN: list[Processor] = []
 
 
@@ -205,7 +204,7 @@ STATE = LogState()
 
 def flush_logs() -> None:
     """Write out the lines gathered in the current event-loop iteration (tests reading the file, exit)."""
-    _SINK.flush()
+    SINK.flush()
 
 
 def emit(method_name: str, event_dict: dict[str, Any]) -> None:
@@ -217,7 +216,7 @@ def emit(method_name: str, event_dict: dict[str, Any]) -> None:
     event: Any = event_dict
     for processor in _CHAIN:
         event = processor(None, method_name, event)
-    _SINK.write(event)
+    SINK.write(event)
 
 
 def configure_logging(service_name: str, service_version: str, log_dir: Path | str | None,
@@ -234,19 +233,19 @@ def configure_logging(service_name: str, service_version: str, log_dir: Path | s
     STATE.identity = ({"service": {"name": service_name, "version": service_version},
                        "process": {"pid": os.getpid()}}
                       if ecs else None)
-    _SINK.flush()
-    old_fds = _SINK.fds
-    _SINK.fds = _open_fds(log_dir if ecs else None, log_file or f"{service_name}.log", stdout)
+    SINK.flush()
+    old_fds = SINK.fds
+    SINK.fds = _open_fds(log_dir if ecs else None, log_file or f"{service_name}.log", stdout)
     _close(old_fds)
     _CHAIN[:] = ecs_chain(service_name, service_version) if ecs else plain_chain()
     structlog.configure(
         processors=_CHAIN,  # type: ignore[arg-type]  # our processors take plain dicts
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=SinkLoggerFactory(_SINK),
+        logger_factory=SinkLoggerFactory(SINK),
         cache_logger_on_first_use=True,
     )
-    _route_stdlib(StdlibBridge(_CHAIN, _SINK), numeric_level)
-    return _SINK
+    _route_stdlib(StdlibBridge(_CHAIN, SINK), numeric_level)
+    return SINK
 
 
 def _route_stdlib(handler: logging.Handler, level: int) -> None:

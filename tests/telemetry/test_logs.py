@@ -115,14 +115,14 @@ def test_access_line_follows_a_new_service_identity(tmp_path):
     from exporters.logs import access, setup
 
     lines: list[bytes] = []
-    original = setup._SINK.write
-    setup._SINK.write = lines.append  # type: ignore[method-assign]
+    original = setup.SINK.write
+    setup.SINK.write = lines.append  # type: ignore[method-assign]
     try:
         for version in ("1.0.0", "2.0.0"):
             configure_logging("island-api", version, tmp_path, "info", stdout=False)
             access.access_line("GET", "/livez", 200, 0.001, "/livez", "127.0.0.1", "wrk", None, None, None, 0, 15)
     finally:
-        setup._SINK.write = original  # type: ignore[method-assign]
+        setup.SINK.write = original  # type: ignore[method-assign]
     assert [orjson.loads(line)["service"]["version"] for line in lines] == ["1.0.0", "2.0.0"]
 
 
@@ -145,15 +145,15 @@ def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, us
 
     configure_logging("island-api", "1.2.3", tmp_path, "info", stdout=False)
     lines: list[bytes] = []
-    original = setup._SINK.write
-    setup._SINK.write = lines.append  # type: ignore[method-assign]
+    original = setup.SINK.write
+    setup.SINK.write = lines.append  # type: ignore[method-assign]
     try:
         for _ in range(2):  # the second time through the memo of redacted paths / User-Agents
             access.access_line("GET", path, 201, 0.004453474, route, ip, agent, user_id, request_id,
                                b"00-%s-%s-01" % (trace[0].encode(), trace[1].encode()) if trace else None,
                                17, 612)
     finally:
-        setup._SINK.write = original  # type: ignore[method-assign]
+        setup.SINK.write = original  # type: ignore[method-assign]
     assert lines[0][lines[0].index(b'"log.level"'):] == lines[1][lines[1].index(b'"log.level"'):]
     got = orjson.loads(lines[0])
     safe_path = redact_text(path)
