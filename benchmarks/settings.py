@@ -23,3 +23,8 @@ def ratio(name: str, default: float) -> float:
     if not 0.0 <= value <= 1.0:
         sys.exit(f"{name}: expected a number from 0 to 1, got {raw!r}")
     return value
+
+
+def flag(name: str, default: bool) -> bool:
+    """On unless the variable is empty or "0" (its default when unset: ``default``)."""
+    return os.environ.get(name, "1" if default else "") not in ("", "0")

@@ -76,16 +76,16 @@ sys.path.insert(0, str(REPO))
 
 from api.migrate import apply_migrations
 from api.settings import load_settings
-from benchmarks.settings import positive_int
+from benchmarks.settings import flag, positive_int
 from tests.api.support import Factory, settings_env
 from tests.support.services import free_port, redis_server, redis_url, temp_database, terminate, wait_for_port
 
 ROUNDS = positive_int("BENCH_ROUNDS", 3)
 SECONDS = positive_int("BENCH_SECONDS", 2)
 CONNECTIONS = positive_int("BENCH_CONNECTIONS", 16)
-PAIRED = os.environ.get("BENCH_PAIRED", "") not in ("", "0")
+PAIRED = flag("BENCH_PAIRED", False)
 PROCESSES = positive_int("BENCH_PROCESSES", 2)
-PIN_HELPERS = os.environ.get("BENCH_PIN_HELPERS", "1") not in ("", "0")
+PIN_HELPERS = flag("BENCH_PIN_HELPERS", True)
 
 MODES: dict[str, dict[str, str]] = {
     "off": {"ISLAND_TELEMETRY": "off"},
@@ -305,8 +305,9 @@ Results = dict[tuple[str, str], list[tuple[float, float]]]  # (mode, endpoint) -
 
 
 def run(database_url: str, redis: str, work: Path) -> Results:
-    pool_max = pool_max_size(database_url, len(server_roles()) * PROCESSES)
-    print(f"{len(server_roles()) * PROCESSES} servers, database pool of up to {pool_max} connections each", flush=True)
+    server_count = len(server_roles()) * PROCESSES
+    pool_max = pool_max_size(database_url, server_count)
+    print(f"{server_count} servers, database pool of up to {pool_max} connections each", flush=True)
     settings = load_settings(environment="test", database_url=database_url, redis_url=redis, log_dir=work,
                              rate_limit_anonymous=1_000_000_000, rate_limit_authenticated=1_000_000_000,
                              db_pool_min_size=min(4, pool_max), db_pool_max_size=pool_max)
@@ -430,9 +431,9 @@ def verdict(value: float, low: float, target: float | None) -> str:
 def report(results: Results) -> None:
     endpoints = list(dict.fromkeys(name for _, name in results))
     medians: dict[tuple[str, str], list[float]] = {}
+    confidence = median_interval([0.0] * ROUNDS)[2]  # it depends on the number of rounds only
     for index, title in ((0, "throughput ratio mode/off (wrk requests/s)"),
                          (1, "CPU ratio off/mode (server CPU time per request; robust to other load)")):
-        confidence = median_interval([0.0] * ROUNDS)[2]  # it depends on the number of rounds only
         print(f"\n{title}, median of {ROUNDS} interleaved rounds [interval holding the true median with "
               f"{confidence:.1%} confidence], wrk -c{CONNECTIONS} -d{SECONDS}s, server on 1 core"
               + (", off and mode loaded at once (BENCH_PAIRED)" if PAIRED else ""))
