@@ -32,11 +32,12 @@ from typing import Any
 import httpx
 import psycopg
 
+from benchmarks.settings import positive_int
 from tests.support.services import SHARED_POSTGRES_DSN, free_port, temp_database, terminate, wait_for_port
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
-SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
-IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "60"))
+ROUNDS = positive_int("BENCH_ROUNDS", 10)
+SECONDS = positive_int("BENCH_SECONDS", 3)
+IDLE_SECONDS = positive_int("BENCH_IDLE_SECONDS", 60)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

@@ -27,10 +27,11 @@ from pathlib import Path
 from api.migrate import apply_migrations
 from api.seed import seed
 from api.settings import load_settings
+from benchmarks.settings import positive_int
 from tests.support.services import free_port, redis_server, redis_url, temp_database, wait_for_port
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
+ROUNDS = positive_int("BENCH_ROUNDS", 5)
+SECONDS = positive_int("BENCH_SECONDS", 3)
 ROOT = Path(__file__).resolve().parents[1]
 START = date.today() + timedelta(days=20)
 ENDPOINTS = {

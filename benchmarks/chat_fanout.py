@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import statistics
 import time
 
@@ -25,11 +24,12 @@ from websockets.asyncio.client import connect
 
 from api.migrate import apply_migrations
 from api.settings import load_settings
+from benchmarks.settings import positive_int
 from tests.api.support import Factory, live_api_process, settings_env
 from tests.support.services import redis_server, redis_url, temp_database
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100"))
+ROUNDS = positive_int("BENCH_ROUNDS", 5)
+MESSAGES = positive_int("BENCH_MESSAGES", 100)
 # /v1/ws/ping allows a burst of 20 frames per connection: spread the pings over enough connections.
 PING_CONNECTIONS = max(1, ROUNDS * MESSAGES // 15 + 1)
 

@@ -16,7 +16,6 @@ Also: the RSS that ``import checks`` adds, measured in a fresh interpreter.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -28,13 +27,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from benchmarks.settings import positive_int
 from checks import REGISTRY
 from checks.base import Deadline, Status
 from tests.support.dns_server import tiny_dns_server
 from tests.support.services import redis_server, smtp_catcher, temp_database
 from tests.support.tls import make_pki
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
+ROUNDS = positive_int("BENCH_ROUNDS", 200)
 RUNS_PER_SECOND = 50 / 10  # 50 checks every 10 s
 
 

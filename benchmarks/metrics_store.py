@@ -9,7 +9,6 @@ a fixed log-normal sample around 20 ms, so they spread over the HTTP duration bu
 """
 from __future__ import annotations
 
-import os
 import platform
 import random
 import time
@@ -18,11 +17,12 @@ from importlib.metadata import version
 
 from prometheus_client import Gauge, Histogram
 
+from benchmarks.settings import positive_int
 from exporters.fast_metrics import FastGauge, FastHistogram
 from exporters.metrics import HTTP_DURATION_BUCKETS, HTTP_LABELS
 
-REPEATS = int(os.environ.get("BENCH_REPEATS", "15"))
-CALLS = int(os.environ.get("BENCH_CALLS", "100000"))
+REPEATS = positive_int("BENCH_REPEATS", 15)
+CALLS = positive_int("BENCH_CALLS", 100000)
 LABELS = ("GET", "/v1/vehicles/{vehicle_id}", "200")
 EXEMPLAR = {"trace_id": "5b8aa5a2d2c872e8321cf37308d69df2"}
 

@@ -38,17 +38,18 @@ import yaml
 from agent.shipper.batch import Batch
 from agent.shipper.documents import FileEncoder
 from agent.shipper.source import FileSource, InputSpec
+from benchmarks.settings import positive_int, ratio
 from exporters.elasticsearch.bulk import make_client
 from exporters.elasticsearch.destination import ensure_destination
 from tests.support.services import osmem_server
 
-LINES = int(os.environ.get("BENCH_LINES", "1000000"))
+LINES = positive_int("BENCH_LINES", 1000000)
 # osmem-server holds everything in memory and slows down as an index grows (a 250,000-document round
 # reached 8 GB and 30 s per bulk request); ten rounds of 100,000 keep every server small.
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+ROUNDS = positive_int("BENCH_ROUNDS", 10)
 # The baseline posts this share of each round's bodies: its rate is what is compared, and osmem-server's
 # speed, not the baseline's, is what makes this benchmark take long.
-BASELINE_SHARE = float(os.environ.get("BENCH_BASELINE_SHARE", "0.25"))
+BASELINE_SHARE = ratio("BENCH_BASELINE_SHARE", 0.25)
 IN_FLIGHT = 2
 BATCH_EVENTS = 2000
 PATHS = ["/vehicles", "/vehicles/{}", "/bookings", "/bookings/{}/confirm", "/auth/login", "/search"]

@@ -18,7 +18,6 @@ burst and median worst loop lag, and the median over rounds of each round's rati
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import sys
 import time
@@ -30,10 +29,11 @@ import stripe
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.settings import positive_int
 from tests.support.services import localstripe
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "20"))
+ROUNDS = positive_int("BENCH_ROUNDS", 5)
+CONCURRENCY = positive_int("BENCH_CONCURRENCY", 20)
 PARAMS = {"amount": 12_345, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
 
 

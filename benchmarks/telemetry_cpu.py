@@ -44,9 +44,11 @@ from benchmarks import callgrind_window
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1500"))
+from benchmarks.settings import positive_int
+
+REQUESTS = positive_int("BENCH_REQUESTS", 1500)
 COUNT = os.environ.get("BENCH_COUNT", "cpu")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if COUNT == "instructions" else "3"))
+ROUNDS = positive_int("BENCH_ROUNDS", 1 if COUNT == "instructions" else 3)
 UNIT = "instructions" if COUNT == "instructions" else "µs"
 MODES: dict[str, dict[str, str]] = {
     "off": {"ISLAND_TELEMETRY": "off"},
@@ -116,6 +118,19 @@ class Counter:
         return float(callgrind_window.instructions(self.dump))
 
 
+ENDPOINTS = ("trivial", "vehicle detail (hit)", "search (miss)")
+
+
+def selected_endpoints() -> list[str]:
+    """BENCH_ENDPOINTS="trivial,vehicle detail (hit)" keeps some endpoints (default all); an unknown name
+    exits naming it."""
+    raw = os.environ.get("BENCH_ENDPOINTS", "")
+    names = [name.strip() for name in raw.split(",")] if raw.strip() else list(ENDPOINTS)
+    if unknown := set(names) - set(ENDPOINTS):
+        sys.exit(f"BENCH_ENDPOINTS: unknown endpoint(s) {sorted(unknown)}; known: {list(ENDPOINTS)}")
+    return names
+
+
 async def measure(dsn: str, redis: str, vehicle_id: str) -> dict[str, float]:
     """Cost per request for each endpoint, in this process's telemetry mode."""
     from api.app import create_app
@@ -125,8 +140,7 @@ async def measure(dsn: str, redis: str, vehicle_id: str) -> dict[str, float]:
     paths: dict[str, Callable[[int], str]] = {
         "trivial": lambda i: "/livez", "vehicle detail (hit)": lambda i: f"/v1/vehicles/{vehicle_id}",
         "search (miss)": lambda i: f"/v1/vehicles?price_max={10000 + (i * 7919) % 9_000_000}"}
-    if os.environ.get("BENCH_ENDPOINTS"):  # e.g. "trivial,vehicle detail (hit)"
-        paths = {name: paths[name] for name in os.environ["BENCH_ENDPOINTS"].split(",")}
+    paths = {name: paths[name] for name in selected_endpoints()}
     out: dict[str, float] = {}
     salt = os.getpid() * REQUESTS  # a different price_max sequence per child: every search misses the cache
     counter = Counter()
@@ -193,6 +207,7 @@ def main() -> None:
     from benchmarks.telemetry import otlp_sink
     from tests.support.services import redis_server, redis_url, temp_database
 
+    selected_endpoints()  # an unknown name stops here, before any child starts
     modes = os.environ.get("BENCH_MODES", ",".join(MODES)).split(",")
     if unknown := set(modes) - set(MODES):
         sys.exit(f"BENCH_MODES: unknown mode(s) {sorted(unknown)}; known: {list(MODES)}")

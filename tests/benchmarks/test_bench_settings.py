@@ -1,0 +1,50 @@
+"""Every benchmark reads its counts through benchmarks.settings: a bad value stops it with a message that
+names the variable, before anything starts (no traceback, no half-run benchmark)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.settings import positive_int, ratio
+
+REPO = Path(__file__).resolve().parents[2]
+
+# (module, variable, bad value, what the message must quote): one bad value each, read when the module is imported (or, for BENCH_ENDPOINTS, when
+# its main() starts, before any child process or database).
+CASES = [
+    ("agent_health", "BENCH_IDLE_SECONDS", "sixty", "'sixty'"),
+    ("api_cache", "BENCH_SECONDS", "3s", "'3s'"),
+    ("chat_fanout", "BENCH_MESSAGES", "-5", "'-5'"),
+    ("checks_cost", "BENCH_ROUNDS", "0", "'0'"),
+    ("metrics_store", "BENCH_CALLS", "1e5", "'1e5'"),
+    ("shipper", "BENCH_LINES", "1,000,000", "'1,000,000'"),
+    ("shipper", "BENCH_BASELINE_SHARE", "25%", "'25%'"),
+    ("stripe_calls", "BENCH_CONCURRENCY", "", "''"),
+    ("telemetry_cpu", "BENCH_REQUESTS", "many", "'many'"),
+    ("telemetry_cpu", "BENCH_ENDPOINTS", "trivial,vehicle details", "['vehicle details']"),
+]
+
+
+@pytest.mark.parametrize(("module", "variable", "value", "quoted"), CASES)
+def test_a_bad_setting_stops_the_benchmark_naming_the_variable(module, variable, value, quoted):
+    done = subprocess.run([sys.executable, "-m", f"benchmarks.{module}"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, variable: value})
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.startswith(f"{variable}: ") and quoted in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+
+
+def test_positive_int_and_ratio_accept_good_values_and_defaults(monkeypatch):
+    monkeypatch.setenv("BENCH_X", " 12 ")
+    assert positive_int("BENCH_X", 3) == 12
+    monkeypatch.delenv("BENCH_X")
+    assert positive_int("BENCH_X", 3) == 3
+    monkeypatch.setenv("BENCH_SHARE", "0.25")
+    assert ratio("BENCH_SHARE", 0.5) == 0.25
+    monkeypatch.setenv("BENCH_SHARE", "1.5")
+    with pytest.raises(SystemExit, match="BENCH_SHARE: expected a number from 0 to 1, got '1.5'"):
+        ratio("BENCH_SHARE", 0.5)
