@@ -301,6 +301,28 @@ def server_roles() -> dict[str, dict[str, str]]:
     return roles
 
 
+def cell_schedule(mode: str) -> list[tuple[str, ...]]:
+    """The wrk runs of one cell (round, endpoint, mode) in order, each the server roles loaded at once.
+    Read one after another, the roles are always off, mode, mode, off: a drift of the machine's speed
+    during the cell (seen here: +-30 % within half a minute) weighs on both sides alike.
+
+    In turn, four runs of one server. Paired, off and mode under load at the same time, twice: the kernel
+    shares core 0 between them, a drift hits both in the same second, and each wrk is started first once
+    (the first started might get a head start)."""
+    off = baseline_role(mode)
+    if PAIRED:
+        return [(off, mode), (mode, off)]
+    return [(off,), (mode,), (mode,), (off,)]
+
+
+def cell_ratios(runs: list[Measure]) -> tuple[float, float]:
+    """(throughput ratio mode/off, CPU-per-request ratio off/mode) of one cell's runs, in the order
+    ``cell_schedule`` gives them (off, mode, mode, off)."""
+    off, mode = (runs[0], runs[3]), (runs[1], runs[2])
+    return (sum(m.rps for m in mode) / sum(m.rps for m in off),
+            sum(m.cpu_us_per_request for m in off) / sum(m.cpu_us_per_request for m in mode))
+
+
 Results = dict[tuple[str, str], list[tuple[float, float]]]  # (mode, endpoint) -> [(rps ratio, cpu ratio)]
 
 
@@ -352,24 +374,16 @@ def run(database_url: str, redis: str, work: Path) -> Results:
             for name, (path, lua) in endpoints.items():
                 cells = []
                 for mode in order:
-                    off = baseline_role(mode)
-                    if PAIRED:
-                        # off and mode under load at the same time, twice: the kernel shares core 0
-                        # between them, and a drift of the machine's speed hits both in the same second.
-                        # (each wrk started first once: the first started might get a head start)
-                        runs = [*wrk_at_once([current[off], current[mode]], path, lua),
-                                *wrk_at_once([current[mode], current[off]], path, lua)]  # off, mode, mode, off
-                    else:
-                        # off, mode, mode, off: a drift of the machine's speed during the four runs (seen
-                        # here: +-30 % within half a minute) weighs on both sides alike.
-                        runs = [wrk(current[m], path, lua) for m in (off, mode, mode, off)]
-                    for m, run in zip((off, mode, mode, off), runs):
-                        if run.bad:
-                            print(f"  warning: {m} {name}: {run.bad} non-2xx responses", flush=True)
+                    schedule = cell_schedule(mode)
+                    runs = [measure for group in schedule
+                            for measure in wrk_at_once([current[role] for role in group], path, lua)]
+                    for role, measure in zip((role for group in schedule for role in group), runs):
+                        if measure.bad:
+                            print(f"  warning: {role} {name}: {measure.bad} non-2xx responses", flush=True)
+                    results.setdefault((mode, name), []).append(cell_ratios(runs))
                     off_rps, mode_rps = runs[0].rps + runs[3].rps, runs[1].rps + runs[2].rps
                     off_cpu = runs[0].cpu_us_per_request + runs[3].cpu_us_per_request
                     mode_cpu = runs[1].cpu_us_per_request + runs[2].cpu_us_per_request
-                    results.setdefault((mode, name), []).append((mode_rps / off_rps, off_cpu / mode_cpu))
                     cells.append(f"{mode}={mode_rps / 2:.0f}/s {mode_cpu / 2:.0f}us (off {off_rps / 2:.0f}/s "
                                  f"{off_cpu / 2:.0f}us)")
                 print(f"round {round_no + 1} {name}: " + ", ".join(cells), flush=True)

@@ -35,3 +35,22 @@ def test_median_interval_is_the_widest_order_statistics_that_keep_95_percent():
     (0.90, 0.90, 0.90, " ok"), (0.896, 0.88, 0.90, " ok?"), (0.894, 0.88, 0.90, " <0.9")])
 def test_verdict_marks_a_target_met_only_when_the_interval_clears_it(value, low, target, mark):
     assert bench.verdict(value, low, target) == mark
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_a_cell_loads_off_and_the_mode_twice_each_in_the_order_off_mode_mode_off(monkeypatch, paired):
+    monkeypatch.setattr(bench, "PAIRED", paired)
+    schedule = bench.cell_schedule("full (10%)")
+    off = "off, twin of full (10%)" if paired else "off"
+    assert [role for group in schedule for role in group] == [off, "full (10%)", "full (10%)", off]
+    if paired:  # both under load at once, each wrk started first once
+        assert schedule == [(off, "full (10%)"), ("full (10%)", off)]
+    else:  # one server at a time
+        assert all(len(group) == 1 for group in schedule)
+
+
+def test_cell_ratios_compare_the_mode_runs_with_the_off_runs():
+    runs = [bench.Measure(rps=1000, cpu_us_per_request=400, bad=0), bench.Measure(rps=850, cpu_us_per_request=470, bad=0),
+            bench.Measure(rps=950, cpu_us_per_request=420, bad=0), bench.Measure(rps=1000, cpu_us_per_request=400, bad=0)]
+    rps, cpu = bench.cell_ratios(runs)  # off, mode, mode, off
+    assert rps == pytest.approx(1800 / 2000) and cpu == pytest.approx(800 / 890)
