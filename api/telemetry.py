@@ -65,12 +65,15 @@ def install(app: Any, settings: Any) -> None:
     if not config.enabled:
         return
     pool = getattr(app.state, "pool", None)
-    if pool is not None and isinstance(pool.kwargs or {}, dict):
-        # The pool is created closed; its connect kwargs are read when it opens, after this.
-        pool.kwargs = {**(pool.kwargs or {}), "cursor_factory": InstrumentedAsyncCursor}
-    redis = getattr(app.state, "redis", None)
-    if redis is not None:
-        instrument_redis(redis)
+    # SQL statements and Redis commands give durations (metrics) and client spans (traces), nothing to the
+    # logs: with ISLAND_TELEMETRY=logs they are left alone (the Redis wrapper timed every command for no one).
+    if config.metrics or config.traces:
+        if pool is not None and isinstance(pool.kwargs or {}, dict):
+            # The pool is created closed; its connect kwargs are read when it opens, after this.
+            pool.kwargs = {**(pool.kwargs or {}), "cursor_factory": InstrumentedAsyncCursor}
+        redis = getattr(app.state, "redis", None)
+        if redis is not None:
+            instrument_redis(redis)
     if config.metrics:
         if pool is not None:
             watch_pool(pool, getattr(pool, "name", None) or "main")

@@ -22,3 +22,14 @@ async def test_off_turns_everything_off(make_app, monkeypatch, log_dir, capfd):
         monkeypatch.delenv("ISLAND_TELEMETRY")
     assert not (log_dir / "api.log").exists()
     assert '"logger":"access"' not in capfd.readouterr().out
+
+
+async def test_logs_alone_leave_sql_and_redis_uninstrumented(make_app, monkeypatch, log_dir):
+    """Durations and client spans feed metrics and traces only: with logs alone, no wrapper runs."""
+    for parts, instrumented in (("logs", False), ("logs,metrics", True), ("traces", True)):
+        monkeypatch.setenv("ISLAND_TELEMETRY", parts)
+        async with make_app() as app, asgi_client(app) as client:
+            assert (await client.get("/v1/islands")).status_code == 200
+            assert getattr(app.state.redis, "_island_instrumented", False) is instrumented, parts
+            assert ("cursor_factory" in (app.state.pool.kwargs or {})) is instrumented, parts
+    monkeypatch.delenv("ISLAND_TELEMETRY")
