@@ -76,7 +76,7 @@ sys.path.insert(0, str(REPO))
 
 from api.migrate import apply_migrations
 from api.settings import load_settings
-from benchmarks.settings import flag, positive_int
+from benchmarks.settings import flag, names, positive_int, ratio
 from tests.api.support import Factory, settings_env
 from tests.support.services import free_port, redis_server, redis_url, temp_database, terminate, wait_for_port
 
@@ -127,12 +127,7 @@ ENDPOINTS = ("trivial", "vehicle detail (hit)", "search (miss)")
 
 def selected_endpoints() -> list[str]:
     """BENCH_ENDPOINTS="trivial,vehicle detail (hit)" keeps some endpoints (default all)."""
-    if not os.environ.get("BENCH_ENDPOINTS"):
-        return list(ENDPOINTS)
-    names = [name.strip() for name in os.environ["BENCH_ENDPOINTS"].split(",")]
-    if unknown := set(names) - set(ENDPOINTS):
-        sys.exit(f"BENCH_ENDPOINTS: unknown endpoint(s) {sorted(unknown)}; known: {list(ENDPOINTS)}")
-    return names
+    return names("BENCH_ENDPOINTS", ENDPOINTS)
 
 
 TARGETS = {("full (10%)", "trivial"): 0.75, ("full (10%)", "vehicle detail (hit)"): 0.90,
@@ -163,7 +158,7 @@ def otel_instrumented_app() -> Any:
 
     app = create_app()
     provider = TracerProvider(resource=Resource.create({"service.name": "island-api"}),
-                              sampler=ParentBased(TraceIdRatioBased(float(os.environ["BENCH_OTEL_FASTAPI"]))))
+                              sampler=ParentBased(TraceIdRatioBased(ratio("BENCH_OTEL_FASTAPI", 1.0))))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
     return app
@@ -315,12 +310,20 @@ def cell_schedule(mode: str) -> list[tuple[str, ...]]:
     return [(off,), (mode,), (mode,), (off,)]
 
 
-def cell_ratios(runs: list[Measure]) -> tuple[float, float]:
-    """(throughput ratio mode/off, CPU-per-request ratio off/mode) of one cell's runs, in the order
-    ``cell_schedule`` gives them (off, mode, mode, off)."""
-    off, mode = (runs[0], runs[3]), (runs[1], runs[2])
-    return (sum(m.rps for m in mode) / sum(m.rps for m in off),
-            sum(m.cpu_us_per_request for m in off) / sum(m.cpu_us_per_request for m in mode))
+def cell_totals(mode: str, runs: list[Measure]) -> tuple[float, float, float, float]:
+    """(off rps, mode rps, off CPU µs a request, mode CPU µs a request), each summed over the cell's two
+    runs of that server; ``runs`` in the order ``cell_schedule(mode)`` gives them."""
+    roles = [role for group in cell_schedule(mode) for role in group]
+    off = [run for role, run in zip(roles, runs, strict=True) if role != mode]
+    on = [run for role, run in zip(roles, runs, strict=True) if role == mode]
+    return (sum(m.rps for m in off), sum(m.rps for m in on),
+            sum(m.cpu_us_per_request for m in off), sum(m.cpu_us_per_request for m in on))
+
+
+def cell_ratios(mode: str, runs: list[Measure]) -> tuple[float, float]:
+    """(throughput ratio mode/off, CPU-per-request ratio off/mode) of one cell."""
+    off_rps, mode_rps, off_cpu, mode_cpu = cell_totals(mode, runs)
+    return mode_rps / off_rps, off_cpu / mode_cpu
 
 
 Results = dict[tuple[str, str], list[tuple[float, float]]]  # (mode, endpoint) -> [(rps ratio, cpu ratio)]
@@ -380,10 +383,8 @@ def run(database_url: str, redis: str, work: Path) -> Results:
                     for role, measure in zip((role for group in schedule for role in group), runs):
                         if measure.bad:
                             print(f"  warning: {role} {name}: {measure.bad} non-2xx responses", flush=True)
-                    results.setdefault((mode, name), []).append(cell_ratios(runs))
-                    off_rps, mode_rps = runs[0].rps + runs[3].rps, runs[1].rps + runs[2].rps
-                    off_cpu = runs[0].cpu_us_per_request + runs[3].cpu_us_per_request
-                    mode_cpu = runs[1].cpu_us_per_request + runs[2].cpu_us_per_request
+                    results.setdefault((mode, name), []).append(cell_ratios(mode, runs))
+                    off_rps, mode_rps, off_cpu, mode_cpu = cell_totals(mode, runs)
                     cells.append(f"{mode}={mode_rps / 2:.0f}/s {mode_cpu / 2:.0f}us (off {off_rps / 2:.0f}/s "
                                  f"{off_cpu / 2:.0f}us)")
                 print(f"round {round_no + 1} {name}: " + ", ".join(cells), flush=True)

@@ -44,7 +44,7 @@ from benchmarks import callgrind_window
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.settings import positive_int
+from benchmarks.settings import names, positive_int
 
 REQUESTS = positive_int("BENCH_REQUESTS", 1500)
 COUNT = os.environ.get("BENCH_COUNT", "cpu")
@@ -118,17 +118,7 @@ class Counter:
         return float(callgrind_window.instructions(self.dump))
 
 
-ENDPOINTS = ("trivial", "vehicle detail (hit)", "search (miss)")
-
-
-def selected_endpoints() -> list[str]:
-    """BENCH_ENDPOINTS="trivial,vehicle detail (hit)" keeps some endpoints (default all); an unknown name
-    exits naming it."""
-    raw = os.environ.get("BENCH_ENDPOINTS", "")
-    names = [name.strip() for name in raw.split(",")] if raw.strip() else list(ENDPOINTS)
-    if unknown := set(names) - set(ENDPOINTS):
-        sys.exit(f"BENCH_ENDPOINTS: unknown endpoint(s) {sorted(unknown)}; known: {list(ENDPOINTS)}")
-    return names
+ENDPOINTS = ("trivial", "vehicle detail (hit)", "search (miss)")  # the keys of measure()'s paths
 
 
 async def measure(dsn: str, redis: str, vehicle_id: str) -> dict[str, float]:
@@ -140,7 +130,7 @@ async def measure(dsn: str, redis: str, vehicle_id: str) -> dict[str, float]:
     paths: dict[str, Callable[[int], str]] = {
         "trivial": lambda i: "/livez", "vehicle detail (hit)": lambda i: f"/v1/vehicles/{vehicle_id}",
         "search (miss)": lambda i: f"/v1/vehicles?price_max={10000 + (i * 7919) % 9_000_000}"}
-    paths = {name: paths[name] for name in selected_endpoints()}
+    paths = {name: paths[name] for name in names("BENCH_ENDPOINTS", ENDPOINTS)}
     out: dict[str, float] = {}
     salt = os.getpid() * REQUESTS  # a different price_max sequence per child: every search misses the cache
     counter = Counter()
@@ -207,10 +197,8 @@ def main() -> None:
     from benchmarks.telemetry import otlp_sink
     from tests.support.services import redis_server, redis_url, temp_database
 
-    selected_endpoints()  # an unknown name stops here, before any child starts
-    modes = os.environ.get("BENCH_MODES", ",".join(MODES)).split(",")
-    if unknown := set(modes) - set(MODES):
-        sys.exit(f"BENCH_MODES: unknown mode(s) {sorted(unknown)}; known: {list(MODES)}")
+    names("BENCH_ENDPOINTS", ENDPOINTS)  # an unknown name stops here, before any child starts
+    modes = names("BENCH_MODES", list(MODES))
     os.environ["ISLAND_TELEMETRY"] = "off"  # for the seeding app in this process (children get their mode)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the seeding client's request lines
     results: dict[str, list[dict[str, float]]] = {}

@@ -49,8 +49,15 @@ def test_a_cell_loads_off_and_the_mode_twice_each_in_the_order_off_mode_mode_off
         assert all(len(group) == 1 for group in schedule)
 
 
-def test_cell_ratios_compare_the_mode_runs_with_the_off_runs():
-    runs = [bench.Measure(rps=1000, cpu_us_per_request=400, bad=0), bench.Measure(rps=850, cpu_us_per_request=470, bad=0),
-            bench.Measure(rps=950, cpu_us_per_request=420, bad=0), bench.Measure(rps=1000, cpu_us_per_request=400, bad=0)]
-    rps, cpu = bench.cell_ratios(runs)  # off, mode, mode, off
-    assert rps == pytest.approx(1800 / 2000) and cpu == pytest.approx(800 / 890)
+@pytest.mark.parametrize("paired", [True, False])
+def test_cell_ratios_compare_the_mode_runs_with_the_off_runs(monkeypatch, paired):
+    monkeypatch.setattr(bench, "PAIRED", paired)
+
+    def measure(rps, cpu):
+        return bench.Measure(rps=rps, cpu_us_per_request=cpu, bad=0)
+
+    # off, mode, mode, off: sums of each side, not a mean of per-run ratios (that would be 0.8583 here)
+    runs = [measure(1000, 400), measure(850, 470), measure(950, 420), measure(1100, 380)]
+    assert bench.cell_totals("full (10%)", runs) == (2100, 1800, 780, 890)
+    rps, cpu = bench.cell_ratios("full (10%)", runs)
+    assert rps == pytest.approx(1800 / 2100) and cpu == pytest.approx(780 / 890)
