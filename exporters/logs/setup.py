@@ -110,7 +110,10 @@ class SinkLoggerFactory:
         return self._logger
 
 
-_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# Not fields of the event: the LogRecord's own attributes, and uvicorn's "color_message" (its message again,
+# with terminal colour codes, for its own console formatter).
+_RECORD_ATTRIBUTES = (frozenset(logging.makeLogRecord({}).__dict__)
+                      | {"message", "asctime", "taskName", "color_message"})
 
 
 class StdlibBridge(logging.Handler):

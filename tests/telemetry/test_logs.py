@@ -73,11 +73,14 @@ def test_configured_pipeline_writes_ecs_lines_for_structlog_and_stdlib(tmp_path,
     configure_logging("island-test", "9.9.9", tmp_path, "info", log_file="api.log")
     structlog.get_logger().info("from structlog", **{"booking.id": 5})
     structlog.get_logger().debug("below the level")
-    logging.getLogger("uvicorn.error").warning("from %s", "uvicorn", extra={"request_id": "r-1"})
+    # uvicorn passes its message again with terminal colours as "color_message": not a field of the line
+    logging.getLogger("uvicorn.error").warning("from %s", "uvicorn", extra={"request_id": "r-1",
+                                                                            "color_message": "from \x1b[36m%s\x1b[0m"})
     lines = [json.loads(x) for x in (tmp_path / "api.log").read_text().splitlines()]
     assert [x["message"] for x in lines] == ["from structlog", "from uvicorn"]
     assert lines[0]["booking"] == {"id": 5} and lines[1]["log"]["logger"] == "uvicorn.error"
     assert lines[1]["log.level"] == "warning" and lines[1]["request_id"] == "r-1"
+    assert "color_message" not in lines[1] and "\x1b" not in (tmp_path / "api.log").read_text()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", lines[0]["@timestamp"])
     out = capfd.readouterr().out
     assert "from structlog" in out and "from uvicorn" in out  # the same lines on stdout
