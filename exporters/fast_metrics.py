@@ -65,7 +65,8 @@ from prometheus_client.metrics_core import (
 from prometheus_client.samples import Exemplar
 from prometheus_client.utils import INF, floatToGoString
 
-__all__ = ["CounterChild", "FastCounter", "FastGauge", "FastHistogram", "GaugeChild", "HistogramChild"]
+__all__ = ["CounterChild", "FastCounter", "FastGauge", "FastHistogram", "GaugeChild", "HistogramChild",
+           "observe_three"]
 
 C = TypeVar("C", "HistogramChild", "GaugeChild", "CounterChild")
 
@@ -116,6 +117,19 @@ class HistogramChild:
             le = floatToGoString(bound)
             buckets.append((le, acc) if exemplar is None else (le, acc, Exemplar(*exemplar)))
         return buckets, total
+
+
+def observe_three(first: HistogramChild, a: float, second: HistogramChild, b: float, third: HistogramChild,
+                  c: float) -> None:
+    """``first.observe(a); second.observe(b); third.observe(c)`` without exemplars, in one Python call: the
+    HTTP middleware's duration and two body sizes, once per request (three method calls cost about 25
+    Python opcodes more, counted with an opcode tracer)."""
+    first._counts[bisect_left(first._bounds, a)] += 1
+    first._sum += a
+    second._counts[bisect_left(second._bounds, b)] += 1
+    second._sum += b
+    third._counts[bisect_left(third._bounds, c)] += 1
+    third._sum += c
 
 
 class GaugeChild:

@@ -168,16 +168,24 @@ def use_span(span: trace.Span) -> Any:
     return trace.use_span(span, end_on_exit=False)
 
 
-def start_server_span(name: str, parent: Any) -> trace.Span | None:
-    """The server span of a request: a child of ``parent`` (an extracted W3C context) when it holds a
-    valid span, else a new root sampled with the configured ratio. None when tracing is off.
+def begin_request(method: str, carrier: dict[str, str] | None) -> tuple[trace.Span | None, bytes | None, Any]:
+    """Start a request's server span and make it current: ``(span, traceparent, token)``.
 
-    An unsampled root (90% of requests at the default ratio) is a bare NonRecordingSpan with fresh random
-    ids: it costs two random numbers and the SpanContext, and still gives the request's logs and its
-    ``traceparent`` response header real ids.
+    The server span is a child of the ``traceparent`` in ``carrier`` (the request's ``traceparent`` and
+    ``tracestate`` headers, or None) when that holds a valid span, else a new root sampled with the
+    configured ratio. ``span`` is that span when it is recorded (sampled), else None; ``traceparent`` its
+    ``traceparent_bytes``, recorded or not (the response header, the log lines' ids); ``token`` undoes the
+    attach (``detach``). All three None when tracing is off.
+
+    An unsampled root (90 % of requests at the default ratio) is a bare NonRecordingSpan with fresh random
+    ids: two random numbers and the SpanContext, and still real ids for the request's logs and header.
     """
     if _provider is None:
-        return None
+        return None, None, None
+    parent = propagator.extract(carrier) if carrier else None
     if parent is None:
-        return _tracer.start_root_span(name, SpanKind.SERVER)  # type: ignore[attr-defined]
-    return _tracer.start_span(name, context=parent, kind=SpanKind.SERVER)
+        started = _tracer.start_root_span(method, SpanKind.SERVER)  # type: ignore[attr-defined]
+    else:
+        started = _tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
+    token = attach_span(started, parent)
+    return (started if started.is_recording() else None), traceparent_bytes(started.get_span_context()), token

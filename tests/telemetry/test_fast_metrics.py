@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
-from exporters.fast_metrics import FastCounter, FastGauge, FastHistogram
+from exporters.fast_metrics import FastCounter, FastGauge, FastHistogram, observe_three
 from exporters.metrics import BODY_SIZE_BUCKETS, HTTP_DURATION_BUCKETS, HTTP_LABELS
 
 NAME = "http_server_request_duration_seconds"
@@ -58,6 +58,22 @@ def test_le_is_inclusive_at_every_boundary():
     labels = dict(zip(HTTP_LABELS, GET))
     assert registry.get_sample_value(f"{NAME}_count", labels) == 4
     assert registry.get_sample_value(f"{NAME}_sum", labels) == pytest.approx(0.005 + 0.0050001 + 10.0 + 10.5)
+
+
+def test_observe_three_counts_as_three_observes():
+    """The middleware's one call for a request's duration and body sizes: the same exposition as three
+    ``observe`` calls, each value in its own histogram (bounds included, sizes on the size buckets)."""
+    ours = [_fast(buckets, name)[0] for buckets, name in ((HTTP_DURATION_BUCKETS, "d_seconds"),
+                                                          (BODY_SIZE_BUCKETS, "rq_bytes"), (BODY_SIZE_BUCKETS, "rs_bytes"))]
+    plain = [_fast(buckets, name)[0] for buckets, name in ((HTTP_DURATION_BUCKETS, "d_seconds"),
+                                                           (BODY_SIZE_BUCKETS, "rq_bytes"), (BODY_SIZE_BUCKETS, "rs_bytes"))]
+    for values in ((0.005, 0, 659), (0.0123, 100, 0), (11.0, 10**9, 10**9), (0.25, 1024, 1024)):
+        observe_three(*(part for histogram, value in zip(ours, values) for part in (histogram.labels(*GET), value)))
+        for histogram, value in zip(plain, values):
+            histogram.labels(*GET).observe(value)
+    for mine, theirs in zip(ours, plain):
+        assert mine.labels(*GET).snapshot() == theirs.labels(*GET).snapshot()
+    assert ours[0].labels(*GET).snapshot() != ours[1].labels(*GET).snapshot()  # each value in its own
 
 
 def test_zero_lands_in_the_zero_bucket_of_the_size_histogram():

@@ -13,10 +13,19 @@ def test_roots_are_sampled_by_ratio_and_keep_their_trace_id():
     exporter = InMemorySpanExporter()
     tracing.configure_tracing("island-api", "test", 0.5, exporters=[exporter])
     try:
-        spans = [tracing.start_server_span("GET", None) for _ in range(400)]
-        for span in spans:
-            span.end()
-        sampled = [s for s in spans if s.is_recording() or s.get_span_context().trace_flags.sampled]
+        spans, recorded = [], []
+        for _ in range(400):
+            span, traceparent, token = tracing.begin_request("GET", None)
+            current = trace.get_current_span()  # what the request's logs and client spans see
+            tracing.detach(token)
+            assert traceparent == tracing.traceparent_bytes(current.get_span_context())
+            assert (span is current) if span is not None else not current.is_recording()
+            spans.append(current)
+            if span is not None:
+                recorded.append(span)
+                span.end()
+        sampled = [s for s in spans if s.get_span_context().trace_flags.sampled]
+        assert sampled == recorded
         assert 120 < len(sampled) < 280  # 0.5 of 400, far outside any plausible random spread
         bound = TraceIdRatioBased(0.5).bound
         for span in spans:
@@ -33,16 +42,21 @@ def test_a_sampled_parent_is_followed_whatever_the_ratio():
     exporter = InMemorySpanExporter()
     tracing.configure_tracing("island-api", "test", 0.0, exporters=[exporter])
     try:
-        parent = tracing.propagator.extract({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
-        span = tracing.start_server_span("GET", parent)
+        carrier = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+        span, traceparent, token = tracing.begin_request("GET", carrier)
+        assert traceparent.startswith(b"00-4bf92f3577b34da6a3ce929d0e0e4736-") and traceparent.endswith(b"-01")
+        tracing.detach(token)
         span.end()
         [exported] = exporter.get_finished_spans()
         assert exported.context.trace_id == 0x4bf92f3577b34da6a3ce929d0e0e4736
         assert exported.parent.span_id == 0x00f067aa0ba902b7
-        assert tracing.start_server_span("GET", None).get_span_context().trace_flags.sampled is False
+        span, traceparent, token = tracing.begin_request("GET", None)
+        tracing.detach(token)
+        assert span is None and int(traceparent[-2:], 16) & 1 == 0  # a root at ratio 0: not sampled, real ids
         assert trace.get_current_span() is trace.INVALID_SPAN
     finally:
         tracing.disable_tracing()
+    assert tracing.begin_request("GET", carrier) == (None, None, None)  # tracing off
 
 
 def test_traceparent_bytes_is_the_w3c_header_value():
