@@ -3,7 +3,8 @@
 ``configure_logging(settings)`` (first thing in ``create_app``) sets up ECS JSON logs to stdout and
 ``$LOG_DIR/api.log``; ``install(app, settings)`` (last thing, so its middleware is the outermost and sees
 every response) adds the metrics/trace/access-log middleware and ``GET /metrics``, instruments the
-database pool's cursors and the Redis client, and switches ``exporters.instruments`` on.
+database pool's cursors and the Redis client (when metrics or traces are on: they feed nothing else), and
+switches ``exporters.instruments`` on.
 ``ISLAND_TELEMETRY=off`` leaves all of that out (see ``exporters.config``).
 """
 from __future__ import annotations

@@ -187,5 +187,6 @@ def begin_request(method: str, carrier: dict[str, str] | None) -> tuple[trace.Sp
         started = _tracer.start_root_span(method, SpanKind.SERVER)  # type: ignore[attr-defined]
     else:
         started = _tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
-    token = attach_span(started, parent)
-    return (started if started.is_recording() else None), traceparent_bytes(started.get_span_context()), token
+    traceparent = traceparent_bytes(started.get_span_context())
+    span = started if started.is_recording() else None
+    return span, traceparent, attach_span(started, parent)  # attached last: nothing after it can raise

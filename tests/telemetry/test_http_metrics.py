@@ -148,3 +148,48 @@ async def test_request_body_size_from_content_length_or_counted(headers, chunks,
     await TelemetryMiddleware(app, config)(scope, receive, send)
     labels = {"http_request_method": "POST", "http_route": route, "http_response_status_code": "204"}
     assert REGISTRY.get_sample_value("http_server_request_body_size_bytes_sum", labels) == expected
+
+
+@pytest.mark.parametrize("root_path, path_format, expected", [
+    ("", "/v1/things/{thing_id}", "/v1/things/{thing_id}"),
+    ("/api/", "/v1/things/{thing_id}", "/api/v1/things/{thing_id}"),  # mounted under a root path
+    ("", None, "unmatched"),  # a route object without a template
+    ("", 123, "unmatched"),  # nor a text one
+    ("", "<no route>", "unmatched"),  # nothing matched at all
+])
+async def test_route_label_is_the_template_under_its_root_path(root_path, path_format, expected):
+    """The middleware reads the template inline in the usual case (a Starlette route, no root path); every
+    other case must label as ``route_template`` does."""
+    import dataclasses
+
+    from exporters.asgi import TelemetryMiddleware, route_template
+    from exporters.config import TelemetryConfig
+
+    method, status = "PATCH", 200  # the count is compared before and after: other tests' series may exist
+
+    class Route:
+        pass
+
+    if path_format != "<no route>":
+        Route.path_format = path_format  # type: ignore[attr-defined]
+
+    async def app(scope, receive, send):
+        if path_format != "<no route>":
+            scope["route"] = Route
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        pass
+
+    config = dataclasses.replace(TelemetryConfig.off(), metrics=True, excluded_paths=frozenset())
+    scope = {"type": "http", "method": method, "path": "/v1/things/7", "root_path": root_path, "headers": [],
+             "state": {}}
+    labels = {"http_request_method": method, "http_route": expected, "http_response_status_code": str(status)}
+    before = REGISTRY.get_sample_value("http_server_request_duration_seconds_count", labels) or 0
+    await TelemetryMiddleware(app, config)(scope, receive, send)
+    assert REGISTRY.get_sample_value("http_server_request_duration_seconds_count", labels) == before + 1
+    assert (route_template(scope) or "unmatched") == expected

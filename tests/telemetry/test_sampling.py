@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
@@ -43,9 +44,20 @@ def test_a_sampled_parent_is_followed_whatever_the_ratio():
     tracing.configure_tracing("island-api", "test", 0.0, exporters=[exporter])
     try:
         carrier = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
-        span, traceparent, token = tracing.begin_request("GET", carrier)
+        key = otel_context.create_key("outer")
+        outer = otel_context.attach(otel_context.set_value(key, "around the request"))
+        try:
+            span, traceparent, token = tracing.begin_request("GET", carrier)
+            try:
+                # Current inside: the span, in the context extracted from the request (where OpenTelemetry's
+                # own instrumentations attach a server span too): values current around it are not carried in.
+                assert trace.get_current_span() is span and otel_context.get_value(key) is None
+            finally:
+                tracing.detach(token)
+            assert otel_context.get_value(key) == "around the request"
+        finally:
+            otel_context.detach(outer)
         assert traceparent.startswith(b"00-4bf92f3577b34da6a3ce929d0e0e4736-") and traceparent.endswith(b"-01")
-        tracing.detach(token)
         span.end()
         [exported] = exporter.get_finished_spans()
         assert exported.context.trace_id == 0x4bf92f3577b34da6a3ce929d0e0e4736
