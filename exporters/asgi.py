@@ -116,8 +116,8 @@ class TelemetryMiddleware:
         # span: the server span when it is sampled (recorded and exported), else None; traceparent:
         # b"00-<trace id>-<span id>-<flags>", the response header and the log lines' ids.
         span, traceparent, token = tracing.begin_request(method, carrier) if self.traces else _NO_SPAN
-        if span is not None:
-            span.set_attributes(_span_attributes(scope, method, user_agent))
+        if span is not None:  # a LeanSpan: our own dict of str and int values needs no check
+            span.adopt_attributes(_span_attributes(scope, method, user_agent))
         series = self.series
         active = (series.actives.get(method) or series.active(method)) if self.metrics else None
         if active is not None:
@@ -206,7 +206,8 @@ class TelemetryMiddleware:
 
 
 def _span_attributes(scope: Scope, method: str, user_agent: str) -> dict[str, Any]:
-    """The request attributes of a sampled server span (stable HTTP semantic conventions)."""
+    """The request attributes of a sampled server span (stable HTTP semantic conventions): str and int
+    values only, and no None (the span adopts the dict without checking it)."""
     attributes: dict[str, Any] = {
         "http.request.method": method,
         "url.path": scope["path"],
@@ -219,8 +220,10 @@ def _span_attributes(scope: Scope, method: str, user_agent: str) -> dict[str, An
     if query:
         attributes["url.query"] = query.decode("latin-1")
     server = scope.get("server")
-    if server:
-        attributes["server.address"], attributes["server.port"] = server[0], server[1]
+    if server:  # (host, port), or (socket path, None) behind a Unix socket
+        attributes["server.address"] = server[0]
+        if server[1] is not None:
+            attributes["server.port"] = server[1]
     client = scope.get("client")
     if client:
         attributes["client.address"] = client[0]

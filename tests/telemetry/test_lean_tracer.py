@@ -183,3 +183,26 @@ def test_start_as_current_span_makes_it_current_and_ends_it():
         inner.end()
     names = [(s.name, s.parent.span_id if s.parent else None) for s in exporter.get_finished_spans()]
     assert names == [("inner", outer.get_span_context().span_id), ("outer", None)]
+
+
+def test_adopted_attributes_are_taken_as_they_are_only_by_a_fresh_span():
+    tracer, exporter = lean()
+    mine = {"http.request.method": "GET", "server.port": 8000, "url.path": "/v1/islands"}
+    fresh = tracer.start_span("fresh")
+    fresh.adopt_attributes(mine)
+    assert fresh.attributes is mine  # no copy, no check: the caller hands its dict over
+    fresh.set_attribute("http.route", "/v1/islands")
+    fresh.end()
+    # A span with attributes already, or too many: set_attributes' checks and bound, as the SDK.
+    older = tracer.start_span("older", attributes={"a": 1})
+    older.adopt_attributes({"b": None, "c": 3})  # None dropped by the SDK's check
+    older.end()
+    many = tracer.start_span("many")
+    many.adopt_attributes({f"a{i}": i for i in range(200)})
+    many.end()
+    ended = tracer.start_span("ended")
+    ended.end()
+    ended.adopt_attributes({"late": 1})
+    done = {span.name: dict(span.attributes) for span in exporter.get_finished_spans()}
+    assert done["fresh"] == {**mine, "http.route": "/v1/islands"}
+    assert done["older"] == {"a": 1, "c": 3} and len(done["many"]) == 128 and done["ended"] == {}

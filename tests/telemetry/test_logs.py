@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from exporters.config import TelemetryConfig, TelemetryConfigError
 from exporters.logs import configure_logging
+from exporters.logs.access import checked_id
 from exporters.logs.processors import EcsRenderer, add_trace_ids, format_exception_info, nest_dotted
 from exporters.logs.redact import luhn_valid, redact_secrets, redact_text
 
@@ -137,6 +138,8 @@ def test_access_line_follows_a_new_service_identity(tmp_path):
     # A letters-and-digits request id takes the shortcut unless it holds a card-length digit run.
     ("/v1/islands", "curl/8.5", None, "req4242424242424242x", "/v1/islands", "10.0.0.1", None),
     ("/v1/islands", "curl/8.5", None, "\u00e9t\u00e9", "/v1/islands", "10.0.0.1", None),
+    # An id the API generated and checked once (api.middleware.new_request_id) is written as it is.
+    ("/v1/islands", "curl/8.5", 3, checked_id("7c1e0a9d2b5f4e8a9c3d6b1f0e2a4c8d"), "/v1/islands", "10.0.0.1", None),
 ])
 def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, user_id, request_id, route, ip,
                                                        trace):
@@ -230,3 +233,15 @@ def test_the_line_sink_writes_once_per_loop_iteration_and_never_strands_a_line(t
         assert path.read_bytes().endswith(b"last of the first loop\nline 0\nline 1\nline 2\n")
     finally:
         os.close(fd)
+
+
+def test_checked_id_accepts_only_what_the_access_line_may_write_as_it_is():
+    from api.middleware import new_request_id
+    from exporters.logs.access import CheckedId
+
+    assert type(checked_id("16ecc1109e124f07928a181207ee3b48")) is CheckedId
+    assert checked_id("16ecc1109e124f07928a181207ee3b48") == "16ecc1109e124f07928a181207ee3b48"
+    for refused in ("req4242424242424242x",  # a card-length run of digits: the redaction would mask it
+                    "req-1", "a b", 'q"uote', "\u00e9t\u00e9", "\u00b2" * 3, ""):
+        assert checked_id(refused) is None, refused
+    assert all(type(new_request_id()) is CheckedId for _ in range(200))

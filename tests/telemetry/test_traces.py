@@ -82,3 +82,38 @@ async def test_access_line_names_the_authenticated_user(client, factory, log_dir
     assert line["http"]["request"]["method"] == "GET" and line["http"]["route"] == "/v1/bookings"
     assert line["http"]["request"]["id"] == resp.headers["x-request-id"]
     assert line["message"] == "GET /v1/bookings 200" and line["log.level"] == "info"
+
+
+async def test_server_span_behind_a_unix_socket_has_no_port(spans):
+    """The server span's attributes are adopted without a check: a (socket path, None) server must give
+    server.address alone, not a None port."""
+    import dataclasses
+
+    from exporters.asgi import TelemetryMiddleware
+    from exporters.config import TelemetryConfig
+
+    class Route:
+        path_format = "/v1/islands"
+
+    async def app(scope, receive, send):
+        scope["route"] = Route
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"[]"})
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        pass
+
+    config = dataclasses.replace(TelemetryConfig.off(), traces=True, excluded_paths=frozenset())
+    scope = {"type": "http", "method": "GET", "path": "/v1/islands", "server": ("/run/island.sock", None),
+             "client": ("10.1.2.3", 5555), "scheme": "http", "http_version": "1.1", "query_string": b"q=1",
+             "headers": [(b"traceparent", TRACEPARENT.encode()), (b"user-agent", b"probe/1")], "state": {}}
+    await TelemetryMiddleware(app, config)(scope, receive, send)
+    server = _server_span(spans, int(TRACE_ID, 16))
+    assert dict(server.attributes) == {
+        "http.request.method": "GET", "url.path": "/v1/islands", "url.scheme": "http",
+        "network.protocol.version": "1.1", "url.query": "q=1", "server.address": "/run/island.sock",
+        "client.address": "10.1.2.3", "user_agent.original": "probe/1", "http.route": "/v1/islands",
+        "http.response.status_code": 200}
