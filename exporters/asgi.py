@@ -17,6 +17,7 @@ from opentelemetry.trace import Status, StatusCode
 from exporters import exposition, metrics, tracing
 from exporters.config import TelemetryConfig
 from exporters.fast_metrics import FastHistogram, observe_three
+from exporters.lean_tracer import LeanSpan
 from exporters.logs.access import access_line
 from exporters.logs.processors import error_type_name
 
@@ -116,8 +117,12 @@ class TelemetryMiddleware:
         # span: the server span when it is sampled (recorded and exported), else None; traceparent:
         # b"00-<trace id>-<span id>-<flags>", the response header and the log lines' ids.
         span, traceparent, token = tracing.begin_request(method, carrier) if self.traces else _NO_SPAN
-        if span is not None:  # a LeanSpan: our own dict of str and int values needs no check
-            span.adopt_attributes(_span_attributes(scope, method, user_agent))
+        if span is not None:
+            attributes = _span_attributes(scope, method, user_agent)
+            if type(span) is LeanSpan:  # always, as tracing is configured: our own dict needs no check
+                span.adopt_attributes(attributes)
+            else:
+                span.set_attributes(attributes)
         series = self.series
         active = (series.actives.get(method) or series.active(method)) if self.metrics else None
         if active is not None:
@@ -221,11 +226,12 @@ def _span_attributes(scope: Scope, method: str, user_agent: str) -> dict[str, An
         attributes["url.query"] = query.decode("latin-1")
     server = scope.get("server")
     if server:  # (host, port), or (socket path, None) behind a Unix socket
-        attributes["server.address"] = server[0]
-        if server[1] is not None:
+        if type(server[0]) is str:
+            attributes["server.address"] = server[0]
+        if type(server[1]) is int:
             attributes["server.port"] = server[1]
     client = scope.get("client")
-    if client:
+    if client and type(client[0]) is str:
         attributes["client.address"] = client[0]
     if user_agent:
         attributes["user_agent.original"] = user_agent

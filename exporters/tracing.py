@@ -23,7 +23,7 @@ from opentelemetry.trace import NoOpTracerProvider, SpanKind, Tracer
 from opentelemetry.trace import propagation as trace_propagation
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from exporters.lean_tracer import LeanSpan, LeanTracer
+from exporters.lean_tracer import LeanTracer
 
 INSTRUMENTATION_NAME = "island-rides"
 _noop_tracer = NoOpTracerProvider().get_tracer(INSTRUMENTATION_NAME)
@@ -168,7 +168,7 @@ def use_span(span: trace.Span) -> Any:
     return trace.use_span(span, end_on_exit=False)
 
 
-def begin_request(method: str, carrier: dict[str, str] | None) -> tuple[LeanSpan | None, bytes | None, Any]:
+def begin_request(method: str, carrier: dict[str, str] | None) -> tuple[trace.Span | None, bytes | None, Any]:
     """Start a request's server span and make it current: ``(span, traceparent, token)``.
 
     The server span is a child of the ``traceparent`` in ``carrier`` (the request's ``traceparent`` and
@@ -188,5 +188,5 @@ def begin_request(method: str, carrier: dict[str, str] | None) -> tuple[LeanSpan
     else:
         started = _tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
     traceparent = traceparent_bytes(started.get_span_context())
-    span = started if isinstance(started, LeanSpan) and started.is_recording() else None  # always Lean here
+    span = started if started.is_recording() else None
     return span, traceparent, attach_span(started, parent)  # attached last: nothing after it can raise

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from time import time
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
@@ -80,10 +80,16 @@ def _client(client_ip: str | None, user_agent: str) -> bytes:
 
 
 class CheckedId(str):
-    """A request id already known to be ASCII letters and digits with no card-length run of digits: the
-    access line writes it as it is, with no escaping nor redaction check. Made only by ``checked_id``."""
+    """A request id known to be ASCII letters and digits with no card-length run of digits: the access
+    line writes it as it is, with no escaping nor redaction check. The check is made when one is built
+    (pickle and copy included), so a CheckedId cannot hold anything else."""
 
     __slots__ = ()
+
+    def __new__(cls, text: str) -> Self:
+        if not (text.isascii() and text.isalnum()) or has_card_length_digit_run(text.encode()):
+            raise ValueError(f"not a plain request id: {text!r}")
+        return super().__new__(cls, text)
 
 
 def checked_id(text: str) -> CheckedId | None:
@@ -91,9 +97,10 @@ def checked_id(text: str) -> CheckedId | None:
     the log redaction would mask as a possible card number), else None. An API that generates its request
     ids checks them here once, instead of every access line checking them again (about 40 Python opcodes
     a request, an opcode tracer in the real app)."""
-    if text.isascii() and text.isalnum() and not has_card_length_digit_run(text.encode()):
+    try:
         return CheckedId(text)
-    return None
+    except ValueError:
+        return None
 
 
 def _request_id(request_id: Any) -> bytes:

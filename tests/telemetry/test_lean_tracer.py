@@ -203,6 +203,7 @@ def test_adopted_attributes_are_taken_as_they_are_only_by_a_fresh_span():
     ended = tracer.start_span("ended")
     ended.end()
     ended.adopt_attributes({"late": 1})
+    assert ended.attributes == {}  # an ended span takes no more
     done = {span.name: dict(span.attributes) for span in exporter.get_finished_spans()}
     assert done["fresh"] == {**mine, "http.route": "/v1/islands"}
     assert done["older"] == {"a": 1, "c": 3} and len(done["many"]) == 128 and done["ended"] == {}

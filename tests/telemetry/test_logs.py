@@ -245,3 +245,11 @@ def test_checked_id_accepts_only_what_the_access_line_may_write_as_it_is():
                     "req-1", "a b", 'q"uote', "\u00e9t\u00e9", "\u00b2" * 3, ""):
         assert checked_id(refused) is None, refused
     assert all(type(new_request_id()) is CheckedId for _ in range(200))
+    # Built any other way, the check is made all the same: no CheckedId holds what the line must escape.
+    with pytest.raises(ValueError, match="not a plain request id"):
+        CheckedId('x"}\n{"forged":1')
+    import copy
+    import pickle
+
+    kept = checked_id("abc123")
+    assert type(pickle.loads(pickle.dumps(kept))) is CheckedId and type(copy.deepcopy(kept)) is CheckedId
