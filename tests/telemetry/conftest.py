@@ -54,3 +54,24 @@ def read_log(log_dir: Path) -> list[dict[str, Any]]:
 
 def access_lines(log_dir: Path) -> list[dict[str, Any]]:
     return [line for line in read_log(log_dir) if line.get("log", {}).get("logger") == "access"]
+
+
+async def one_request(middleware_config: Any, scope: dict[str, Any], route: Any, status: int = 200,
+                      body: bytes = b"") -> None:
+    """Send ``scope`` through ``TelemetryMiddleware(app, middleware_config)`` around an app that leaves
+    ``route`` in the scope as Starlette's router does (None: nothing matched) and answers ``status``."""
+    from exporters.asgi import TelemetryMiddleware
+
+    async def routed_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if route is not None:
+            scope["route"] = route
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    await TelemetryMiddleware(routed_app, middleware_config)(scope, receive, send)

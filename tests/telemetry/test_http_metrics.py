@@ -11,6 +11,8 @@ import uuid
 import pytest
 from prometheus_client import REGISTRY
 
+from tests.telemetry.conftest import one_request
+
 DURATION = "http_server_request_duration_seconds"
 
 
@@ -162,7 +164,7 @@ async def test_route_label_is_the_template_under_its_root_path(root_path, path_f
     other case must label as ``route_template`` does."""
     import dataclasses
 
-    from exporters.asgi import TelemetryMiddleware, route_template
+    from exporters.asgi import route_template
     from exporters.config import TelemetryConfig
 
     method, status = "PATCH", 200  # the count is compared before and after: other tests' series may exist
@@ -173,23 +175,11 @@ async def test_route_label_is_the_template_under_its_root_path(root_path, path_f
     if path_format != "<no route>":
         Route.path_format = path_format  # type: ignore[attr-defined]
 
-    async def app(scope, receive, send):
-        if path_format != "<no route>":
-            scope["route"] = Route
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        pass
-
     config = dataclasses.replace(TelemetryConfig.off(), metrics=True, excluded_paths=frozenset())
     scope = {"type": "http", "method": method, "path": "/v1/things/7", "root_path": root_path, "headers": [],
              "state": {}}
     labels = {"http_request_method": method, "http_route": expected, "http_response_status_code": str(status)}
     before = REGISTRY.get_sample_value("http_server_request_duration_seconds_count", labels) or 0
-    await TelemetryMiddleware(app, config)(scope, receive, send)
+    await one_request(config, scope, None if path_format == "<no route>" else Route, status)
     assert REGISTRY.get_sample_value("http_server_request_duration_seconds_count", labels) == before + 1
     assert (route_template(scope) or "unmatched") == expected

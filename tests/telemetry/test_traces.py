@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from opentelemetry.trace import SpanKind
 
-from tests.telemetry.conftest import access_lines
+from tests.telemetry.conftest import access_lines, one_request
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -89,28 +89,16 @@ async def test_server_span_behind_a_unix_socket_has_no_port(spans):
     server.address alone, not a None port."""
     import dataclasses
 
-    from exporters.asgi import TelemetryMiddleware
     from exporters.config import TelemetryConfig
 
     class Route:
         path_format = "/v1/islands"
 
-    async def app(scope, receive, send):
-        scope["route"] = Route
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"[]"})
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        pass
-
     config = dataclasses.replace(TelemetryConfig.off(), traces=True, excluded_paths=frozenset())
     scope = {"type": "http", "method": "GET", "path": "/v1/islands", "server": ("/run/island.sock", None),
              "client": ("10.1.2.3", 5555), "scheme": "http", "http_version": "1.1", "query_string": b"q=1",
              "headers": [(b"traceparent", TRACEPARENT.encode()), (b"user-agent", b"probe/1")], "state": {}}
-    await TelemetryMiddleware(app, config)(scope, receive, send)
+    await one_request(config, scope, Route, 200, b"[]")
     server = _server_span(spans, int(TRACE_ID, 16))
     assert dict(server.attributes) == {
         "http.request.method": "GET", "url.path": "/v1/islands", "url.scheme": "http",
