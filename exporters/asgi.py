@@ -32,13 +32,10 @@ Scope = dict[str, Any]
 
 def route_template(scope: Scope) -> str | None:
     """The matched route's path template (``/vehicles/{vehicle_id}``), None when nothing matched."""
-    route = scope.get("route")
-    if route is None:
-        return None
-    path_format = getattr(route, "path_format", None)
+    path_format = getattr(scope.get("route"), "path_format", None)  # no route: getattr(None, ...) is None
     if not isinstance(path_format, str):
         return None
-    root_path = scope.get("root_path", "")
+    root_path = scope.get("root_path")
     return (root_path.rstrip("/") + path_format) if root_path else path_format
 
 
@@ -165,21 +162,17 @@ class TelemetryMiddleware:
             raise
         finally:
             duration = perf_counter() - start
-            # route_template(scope), inlined for its usual case (a Starlette route, no root path)
-            route = getattr(scope.get("route"), "path_format", None)
-            if route is not None and (type(route) is not str or scope.get("root_path")):
-                route = route_template(scope)
+            route = route_template(scope)
             if active is not None:
                 active.dec()
                 key = (method, route or UNMATCHED_ROUTE, status)
                 duration_h, request_h, response_h = series.children.get(key) or series.http(*key)
-                if self.fast_store and (span is None or not self.exemplars):
+                with_exemplar = span is not None and self.exemplars
+                if self.fast_store and not with_exemplar:
                     observe_three(duration_h, duration, request_h, request_bytes, response_h, response_bytes)
                 else:
-                    if span is not None and self.exemplars:
-                        duration_h.observe(duration, {"trace_id": tracing.hex_ids(traceparent)[0]})  # type: ignore[arg-type]
-                    else:
-                        duration_h.observe(duration)
+                    duration_h.observe(duration, {"trace_id": tracing.hex_ids(traceparent)[0]}  # type: ignore[arg-type]
+                                       if with_exemplar else None)
                     request_h.observe(request_bytes)
                     response_h.observe(response_bytes)
                 if start >= self._next_refresh:

@@ -79,6 +79,12 @@ def _client(client_ip: str | None, user_agent: str) -> bytes:
     return fragment
 
 
+def _plain(raw: bytes) -> bool:
+    """Whether a request id's bytes can go into the line as they are: ASCII letters and digits (nothing to
+    escape; bytes.isalnum() is ASCII only) with no run of 13 digits (which redaction would mask)."""
+    return raw.isalnum() and not has_card_length_digit_run(raw)
+
+
 class CheckedId(str):
     """A request id known to be ASCII letters and digits with no card-length run of digits: the access
     line writes it as it is, with no escaping nor redaction check. The check is made when one is built
@@ -87,7 +93,7 @@ class CheckedId(str):
     __slots__ = ()
 
     def __new__(cls, text: str) -> Self:
-        if not (text.isascii() and text.isalnum()) or has_card_length_digit_run(text.encode()):
+        if not _plain(text.encode()):
             raise ValueError(f"not a plain request id: {text!r}")
         return super().__new__(cls, text)
 
@@ -109,7 +115,7 @@ def _request_id(request_id: Any) -> bytes:
     anything else goes through redaction and orjson."""
     if type(request_id) is str:
         raw = request_id.encode()
-        if raw.isalnum() and not has_card_length_digit_run(raw):
+        if _plain(raw):
             return b',"id":"%b"' % raw
     return b',"id":%b' % _dumps(redact_text(str(request_id)))
 
