@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.handler(settings, args)
+    except ConfigError as exc:  # a setting read after start-up (ISLAND_TELEMETRY by serve): the same one line
+        print(f"island-api: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # an operator-facing one-liner, not a traceback
         if args.command == "serve":
             raise

@@ -129,6 +129,20 @@ def test_cli_reports_bad_config_in_one_line(monkeypatch):
     assert "Traceback" not in result.stderr
 
 
+def test_cli_reports_a_bad_telemetry_setting_in_one_line():
+    """ISLAND_TELEMETRY is read by ``serve`` after the settings: a bad value must still stop it with one line
+    naming the variable, before uvicorn starts."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "1"], check=False,
+                            capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "ISLAND_TELEMETRY": "metrics,logz"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "ISLAND_TELEMETRY" in result.stderr and "logz" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 async def test_pool_connections_carry_the_statement_timeout(app, settings):
     async with app.state.pool.connection() as conn:
         row = await (await conn.execute("SHOW statement_timeout")).fetchone()
