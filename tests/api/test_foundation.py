@@ -162,6 +162,18 @@ async def test_startup_objects_are_frozen_out_of_the_cyclic_collector(client):
     assert gc.get_freeze_count() > 10_000  # the modules, routes and models of the app, not a handful
 
 
+async def test_startup_raises_the_youngest_generations_threshold(client):
+    """The first app of the process sets gen 0's threshold to GC_GEN0_THRESHOLD (CPython's 700 makes
+    collections of the requests in flight, which are all alive) and leaves the older two as they were."""
+    import gc
+
+    from api import app as app_module
+
+    assert (await client.get("/livez")).status_code == 200
+    assert app_module.GC_GEN0_THRESHOLD == 10_000
+    assert gc.get_threshold() == (10_000, 10, 10)
+
+
 def _draws(*uuids):
     """A stand-in for the uuid module whose uuid4() returns ``uuids`` in turn (the module itself stays)."""
     import types
