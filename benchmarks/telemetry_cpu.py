@@ -57,6 +57,7 @@ MODES: dict[str, dict[str, str]] = {
     "metrics+traces 10%": {"ISLAND_TELEMETRY": "metrics,traces", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
     "full 10%": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
     "full 100%": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0"},
+    "full 0%": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "0"},  # the unsampled path alone
     "full 100% protobuf": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0",
                            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
 }
