@@ -31,7 +31,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the pool (without waiting: the API starts and reports not-ready while Postgres is down)."""
     await app.state.pool.open(wait=False)
     await app.state.readiness.check()
-    _freeze_startup_objects()
+    _prepare_garbage_collector()
     try:
         async with chat_runtime(app), outbox_runtime(app), ratings_runtime(app), bookings_runtime(app):
             yield
@@ -44,7 +44,7 @@ _frozen = False
 GC_GEN0_THRESHOLD = 10_000
 
 
-def _freeze_startup_objects() -> None:
+def _prepare_garbage_collector() -> None:
     """Move everything built at start-up (modules, routes, the app: it lives as long as the process) out
     of the cyclic collector's generations, once per process, so that full collections stop walking it on
     the request path (the usual gc.freeze() practice for long-lived servers). Telemetry allocates per
