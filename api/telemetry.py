@@ -49,7 +49,8 @@ def configure_logging(settings: Any) -> None:
     level = os.environ.get("LOG_LEVEL", getattr(settings, "log_level", "info"))
     try:
         configure_exporters_logging(settings.service_name, service_version(), settings.log_dir, level,
-                                    ecs=config.logs, log_file=LOG_FILE)
+                                    ecs=config.logs, log_file=LOG_FILE,
+                                    flush_interval_s=config.log_flush_ms / 1000)
     except ValueError as exc:
         raise ConfigError(f"invalid configuration: {exc}") from None
 

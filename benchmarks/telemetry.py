@@ -9,7 +9,8 @@ mode against telemetry off, interleaved in one run.
     BENCH_PIN_HELPERS=0                                       (leave the bench's helpers unpinned; see below)
     BENCH_ENDPOINTS="trivial,vehicle detail (hit)"            (a subset of the endpoints; default all)
     BENCH_MODES="access log only;traces only (10%);traces only, none sampled"   (each part alone: only
-                                                              when named, not in the default run)
+                                                              when named, not in the default run; so is
+                                                              "full, logs written every loop turn")
 
 ``BENCH_PROCESSES`` API servers per mode run at once (two by default, used in turn from round to round),
 every one on core 0 (``taskset -c 0``), all idle but the one under load; wrk runs on core 1. The data
@@ -98,6 +99,10 @@ MODES: dict[str, dict[str, str]] = {
     "access log only": {"ISLAND_TELEMETRY": "logs"},
     "traces only (10%)": {"ISLAND_TELEMETRY": "traces", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
     "traces only, none sampled": {"ISLAND_TELEMETRY": "traces", "OTEL_TRACES_SAMPLER_ARG": "0"},
+    # Full telemetry with the log lines written at the end of every loop iteration, as before 27 Nov 2026
+    # (the default gathers them for 20 ms): not run unless named.
+    "full, logs written every loop turn": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                                           "ISLAND_LOG_FLUSH_MS": "0"},
     "full, traces 100%": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0"},
     "full, 100%, OTLP protobuf": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0",
                                   "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
@@ -106,7 +111,7 @@ MODES: dict[str, dict[str, str]] = {
 }
 
 
-PART_MODES = ("access log only", "traces only (10%)", "traces only, none sampled")
+PART_MODES = ("access log only", "traces only (10%)", "traces only, none sampled", "full, logs written every loop turn")
 
 
 def select_modes() -> None:

@@ -17,6 +17,8 @@ PARTS = ("metrics", "traces", "logs")
 DEFAULT_EXCLUDED_PATHS = ("/metrics", "/livez", "/readyz", "/health")
 DEFAULT_SAMPLER_RATIO = 0.1
 OTLP_PROTOCOLS = ("http/json", "http/protobuf")
+DEFAULT_LOG_FLUSH_MS = 20
+MAX_LOG_FLUSH_MS = 1000
 
 
 class TelemetryConfigError(ValueError):
@@ -34,6 +36,7 @@ class TelemetryConfig:
     excluded_paths: frozenset[str] = frozenset(DEFAULT_EXCLUDED_PATHS)
     otlp_endpoint: str | None = None
     otlp_protocol: str = OTLP_PROTOCOLS[0]
+    log_flush_ms: int = DEFAULT_LOG_FLUSH_MS  # lines are written at most this long after they are logged
 
     @property
     def enabled(self) -> bool:
@@ -60,6 +63,7 @@ class TelemetryConfig:
             otlp_endpoint=(env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
                            or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None),
             otlp_protocol=_parse_protocol(env),
+            log_flush_ms=_parse_flush_ms(env.get("ISLAND_LOG_FLUSH_MS")),
         )
 
 
@@ -85,6 +89,18 @@ def _parse_parts(raw: str) -> set[str]:
         raise TelemetryConfigError(
             f"ISLAND_TELEMETRY: unknown part(s) {sorted(unknown)}; use on, off or a list of {', '.join(PARTS)}")
     return parts
+
+
+def _parse_flush_ms(raw: str | None) -> int:
+    if raw is None or not raw.strip():
+        return DEFAULT_LOG_FLUSH_MS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise TelemetryConfigError(f"ISLAND_LOG_FLUSH_MS: {raw!r} is not a whole number of milliseconds") from None
+    if not 0 <= value <= MAX_LOG_FLUSH_MS:
+        raise TelemetryConfigError(f"ISLAND_LOG_FLUSH_MS: {value} is not between 0 and {MAX_LOG_FLUSH_MS}")
+    return value
 
 
 def _parse_ratio(raw: str | None) -> float:

@@ -97,6 +97,10 @@ def test_bad_level_names_the_variable(tmp_path):
     ({"OTEL_TRACES_SAMPLER_ARG": "lots"}, "OTEL_TRACES_SAMPLER_ARG"),
     ({"OTEL_TRACES_SAMPLER_ARG": "1.5"}, "OTEL_TRACES_SAMPLER_ARG"),
     ({"ISLAND_TELEMETRY_EXCLUDED_PATHS": "livez"}, "ISLAND_TELEMETRY_EXCLUDED_PATHS"),
+    ({"ISLAND_LOG_FLUSH_MS": "soon"}, "ISLAND_LOG_FLUSH_MS: 'soon' is not a whole number"),
+    ({"ISLAND_LOG_FLUSH_MS": "2.5"}, "ISLAND_LOG_FLUSH_MS"),
+    ({"ISLAND_LOG_FLUSH_MS": "-1"}, "ISLAND_LOG_FLUSH_MS: -1 is not between 0 and 1000"),
+    ({"ISLAND_LOG_FLUSH_MS": "5000"}, "ISLAND_LOG_FLUSH_MS: 5000 is not between 0 and 1000"),
 ])
 def test_bad_telemetry_settings_name_the_variable(env, message):
     with pytest.raises(TelemetryConfigError, match=message):
@@ -109,6 +113,8 @@ def test_telemetry_switches():
     assert not (off.metrics or off.traces or off.logs)
     only = TelemetryConfig.from_env({"ISLAND_TELEMETRY": "metrics", "OTEL_TRACES_SAMPLER_ARG": "0.5"})
     assert (only.metrics, only.traces, only.logs, only.sampler_ratio) == (True, False, False, 0.5)
+    assert TelemetryConfig.from_env({}).log_flush_ms == 20
+    assert TelemetryConfig.from_env({"ISLAND_LOG_FLUSH_MS": " 0 "}).log_flush_ms == 0
 
 
 def test_access_line_follows_a_new_service_identity(tmp_path):
@@ -187,10 +193,11 @@ def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, us
     assert b"4242424242424242" not in lines[0] and b"planted-token" not in lines[0]
 
 
-def test_the_line_sink_writes_once_per_loop_iteration_and_never_strands_a_line(tmp_path):
-    """Lines logged on the event loop are gathered and written at the end of the iteration (one write per
-    file); a line from another thread is written at once; and a line logged after the loop its flush was
-    scheduled on has stopped (a new loop, as between tests or after shutdown) still reaches the file."""
+def test_the_line_sink_at_interval_0_writes_once_per_loop_iteration_and_never_strands_a_line(tmp_path):
+    """At ``ISLAND_LOG_FLUSH_MS=0``, lines logged on the event loop are gathered and written at the end of
+    the iteration (one write per file); a line from another thread is written at once; and a line logged
+    after the loop its flush was scheduled on has stopped (a new loop, as between tests or after shutdown)
+    still reaches the file."""
     import asyncio
     import threading
 
@@ -198,7 +205,7 @@ def test_the_line_sink_writes_once_per_loop_iteration_and_never_strands_a_line(t
 
     path = tmp_path / "sink.log"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    sink = LineSink([fd])
+    sink = LineSink([fd], flush_interval_s=0)
     writes: list[bytes] = []
     real_write_all = sink._write_all
     sink._write_all = lambda data: (writes.append(data), real_write_all(data))  # type: ignore[method-assign]
@@ -235,6 +242,70 @@ def test_the_line_sink_writes_once_per_loop_iteration_and_never_strands_a_line(t
         os.close(fd)
 
 
+def _recording_sink(path, interval_s):
+    from exporters.logs.setup import LineSink
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    sink = LineSink([fd], flush_interval_s=interval_s)
+    writes: list[bytes] = []
+    real_write_all = sink._write_all
+    sink._write_all = lambda data: (writes.append(data), real_write_all(data))  # type: ignore[method-assign]
+    return sink, writes, fd
+
+
+def test_the_line_sink_gathers_the_lines_of_its_interval_into_one_write(tmp_path):
+    """By default the lines of several loop iterations go out together, one write, once the interval that
+    the first of them opened has passed; the next line opens a new interval."""
+    import asyncio
+
+    path = tmp_path / "sink.log"
+    sink, writes, fd = _recording_sink(path, 0.05)
+
+    async def spread_over_iterations() -> tuple[bytes, list[bytes]]:
+        sink.write(b"line 0")
+        await asyncio.sleep(0)
+        sink.write(b"line 1")
+        await asyncio.sleep(0.005)
+        sink.write(b"line 2")
+        await asyncio.sleep(0)
+        within = (path.read_bytes(), list(writes))  # the interval has not passed: nothing written yet
+        await asyncio.sleep(0.2)
+        sink.write(b"line 3")
+        await asyncio.sleep(0.2)
+        return within
+
+    try:
+        assert asyncio.run(spread_over_iterations()) == (b"", [])
+        assert writes == [b"line 0\nline 1\nline 2\n", b"line 3\n"]
+        assert path.read_bytes() == b"line 0\nline 1\nline 2\nline 3\n"
+    finally:
+        os.close(fd)
+
+
+def test_the_line_sink_writes_at_once_when_too_many_lines_wait(tmp_path):
+    """A burst does not pile up for the whole interval: at MAX_PENDING_LINES the lines are written at
+    once, and the lines after them wait for their own interval (here flushed by hand, as at exit)."""
+    import asyncio
+
+    from exporters.logs.setup import MAX_PENDING_LINES
+
+    path = tmp_path / "sink.log"
+    sink, writes, fd = _recording_sink(path, 10.0)
+
+    async def burst() -> list[bytes]:
+        for n in range(MAX_PENDING_LINES + 1):
+            sink.write(b"%d" % n)
+        return list(writes)
+
+    try:
+        during = asyncio.run(burst())
+        assert during == [b"".join(b"%d\n" % n for n in range(MAX_PENDING_LINES))]
+        sink.flush()
+        assert path.read_bytes().splitlines() == [b"%d" % n for n in range(MAX_PENDING_LINES + 1)]
+    finally:
+        os.close(fd)
+
+
 def test_checked_id_accepts_only_what_the_access_line_may_write_as_it_is():
     from api.middleware import new_request_id
     from exporters.logs.access import CheckedId
@@ -253,3 +324,27 @@ def test_checked_id_accepts_only_what_the_access_line_may_write_as_it_is():
 
     kept = checked_id("abc123")
     assert type(pickle.loads(pickle.dumps(kept))) is CheckedId and type(copy.deepcopy(kept)) is CheckedId
+
+
+def test_the_api_takes_its_log_flush_interval_from_the_environment(tmp_path, monkeypatch):
+    """``ISLAND_LOG_FLUSH_MS`` reaches the sink of the API's logging; a bad value stops the start-up with
+    an error that names the variable."""
+    from types import SimpleNamespace
+
+    from api import telemetry as api_telemetry
+    from api.settings import ConfigError
+    from exporters.logs.setup import DEFAULT_FLUSH_INTERVAL_S, SINK
+
+    settings = SimpleNamespace(service_name="island-api", log_dir=tmp_path)
+    try:
+        monkeypatch.setenv("ISLAND_LOG_FLUSH_MS", "0")
+        api_telemetry.configure_logging(settings)
+        assert SINK.flush_interval_s == 0
+        monkeypatch.setenv("ISLAND_LOG_FLUSH_MS", "7")
+        api_telemetry.configure_logging(settings)
+        assert SINK.flush_interval_s == 0.007
+        monkeypatch.setenv("ISLAND_LOG_FLUSH_MS", "never")
+        with pytest.raises(ConfigError, match="ISLAND_LOG_FLUSH_MS: 'never'"):
+            api_telemetry.configure_logging(settings)
+    finally:
+        SINK.flush_interval_s = DEFAULT_FLUSH_INTERVAL_S
