@@ -27,6 +27,11 @@ CASES = [
     ("stripe_calls", "BENCH_CONCURRENCY", "", "''"),
     ("telemetry_cpu", "BENCH_REQUESTS", "many", "'many'"),
     ("telemetry_cpu", "BENCH_ENDPOINTS", "trivial,vehicle details", "['vehicle details']"),
+    ("telemetry_ab", "BENCH_AB_WINDOW", "half", "'half'"),
+    ("telemetry_ab", "BENCH_AB_VARIANTS", "as configured;no logs", "['no logs']"),
+    ("telemetry_ab", "BENCH_AB_VARIANTS", "as configured", "at least two"),
+    ("telemetry_ab", "BENCH_ENDPOINT", "vehicle", "'vehicle'"),
+    ("telemetry_ab", "BENCH_MODE", "off", "'off' is not a mode with telemetry"),
 ]
 
 

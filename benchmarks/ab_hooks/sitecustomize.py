@@ -1,0 +1,80 @@
+"""Loaded by ``benchmarks.telemetry_ab`` into each API server it starts (``PYTHONPATH``): variants of the
+telemetry, taken in turn every ``BENCH_AB_WINDOW`` requests inside the one process, each window's CPU time
+recorded. Python imports ``sitecustomize`` at start-up; nothing here runs unless ``BENCH_AB_HOOK_VARIANTS``
+is set, and the product's code carries no benchmark switch: the variants replace functions from outside.
+
+Why in one process: two server processes differ by a few percent for their whole life (memory layout),
+and the machine's speed drifts by more within a minute; the paired wrk runs of ``benchmarks.telemetry``
+resolve about ±3 % in 10 rounds. Windows of about half a second, variants interleaved, the same process
+and the same load: an A/A pair reads within ±0.7 % over two minutes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from typing import Any
+
+# name -> what it changes (the report prints these)
+VARIANTS = {
+    "as configured": "full telemetry as the environment configures it",
+    "as configured again (A/A)": "the same, to show this run's noise",
+    "no middleware": "TelemetryMiddleware only awaits the app (Redis and SQL instrumentation stay)",
+    "no access line": "the access line is neither rendered nor written",
+    "no tracing in the middleware": "no server span, ids or context: a fixed unsampled traceparent",
+    "no HTTP histograms": "the three per-request observations skipped",
+    "log lines written every loop turn": "ISLAND_LOG_FLUSH_MS=0 for the window",
+    "log lines not written": "rendered and gathered, the write system calls skipped",
+}
+
+
+def install(chosen: list[str], window: int, out_path: str) -> None:
+    from exporters import asgi, tracing
+    from exporters.logs import setup
+
+    # "configured": the sink's flush interval once the app has configured logging (read at the first window)
+    state: dict[str, Any] = {"n": 0, "i": 0, "t": time.process_time(), "v": chosen[0], "configured": None}
+    windows: list[tuple[str, float, int]] = []
+    sink = setup.SINK
+    fixed = (None, b"00-0123456789abcdef0123456789abcdef-0123456789abcdef-00", None)
+
+    begin_request, access_line, observe_three = tracing.begin_request, asgi.access_line, asgi.observe_three
+    tracing.begin_request = lambda method, carrier: (
+        fixed if state["v"] == "no tracing in the middleware" else begin_request(method, carrier))
+    asgi.access_line = lambda *args: None if state["v"] == "no access line" else access_line(*args)
+    asgi.observe_three = lambda *args: None if state["v"] == "no HTTP histograms" else observe_three(*args)
+    write_all = sink._write_all
+    sink._write_all = lambda data: None if state["v"] == "log lines not written" else write_all(data)
+
+    call = asgi.TelemetryMiddleware.__call__
+
+    def rotating_call(self: Any, scope: Any, receive: Any, send: Any) -> Any:
+        if scope["type"] == "http":
+            state["n"] += 1
+            if state["n"] >= window:
+                if state["configured"] is None:
+                    state["configured"] = sink.flush_interval_s
+                now = time.process_time()  # every thread of the process: the span exporter's too
+                windows.append((state["v"], now - state["t"], state["n"]))
+                state["n"], state["t"] = 0, now
+                state["i"] = (state["i"] + 1) % len(chosen)
+                state["v"] = chosen[state["i"]]
+                sink.flush_interval_s = 0.0 if state["v"] == "log lines written every loop turn" \
+                    else state["configured"]
+            if state["v"] == "no middleware":
+                return self.app(scope, receive, send)
+        return call(self, scope, receive, send)
+
+    asgi.TelemetryMiddleware.__call__ = rotating_call  # type: ignore[method-assign]
+
+    def dump(*_: Any) -> None:
+        with open(out_path, "w") as out:
+            json.dump(windows, out)
+
+    signal.signal(signal.SIGUSR2, dump)
+
+
+if os.environ.get("BENCH_AB_HOOK_VARIANTS"):  # set by benchmarks.telemetry_ab for the servers it starts
+    install(os.environ["BENCH_AB_HOOK_VARIANTS"].split(";"), int(os.environ["BENCH_AB_HOOK_WINDOW"]),
+            os.environ["BENCH_AB_HOOK_OUT"])

@@ -1,0 +1,74 @@
+"""The in-process A/B benchmark: how its hooks rotate the variants inside a server, and how it reads the
+windows they record."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from benchmarks import telemetry_ab
+from benchmarks.ab_hooks import sitecustomize as hooks
+
+
+def test_cycles_pair_one_window_of_each_variant_and_drop_the_warm_up():
+    variants = ["a", "b"]
+    windows = [["a", 1.0, 1000], ["b", 2.0, 1000]] * 2 + [["a", 0.5, 1000], ["b", 0.6, 500], ["a", 9.0, 1000]]
+    # two warm-up cycles dropped, the last window (no "b" after it) incomplete
+    assert telemetry_ab.cycles(windows, variants) == [{"a": 500.0, "b": 1200.0}]
+
+
+@pytest.fixture
+def restore_hooked_functions():
+    from exporters import asgi, tracing
+    from exporters.logs import setup
+
+    saved = (asgi.TelemetryMiddleware.__call__, asgi.access_line, asgi.observe_three, tracing.begin_request,
+             setup.SINK.flush_interval_s)
+    yield
+    (asgi.TelemetryMiddleware.__call__, asgi.access_line, asgi.observe_three, tracing.begin_request,
+     setup.SINK.flush_interval_s) = saved
+    setup.SINK.__dict__.pop("_write_all", None)
+
+
+def test_the_hooks_take_the_variants_in_turn_and_record_each_window(tmp_path, restore_hooked_functions):
+    """Every ``window`` requests the next variant; the access line is skipped in its window only, and the
+    windows written on SIGUSR2 name the variant they measured."""
+    import os
+    import signal
+
+    from exporters import asgi
+    from exporters.config import TelemetryConfig
+
+    lines: list[str] = []
+    original_line = asgi.access_line
+    asgi.access_line = lambda *args: lines.append(args[1])  # stands for the real line: the path it logs
+    out = tmp_path / "windows.json"
+    previous = signal.getsignal(signal.SIGUSR2)
+    hooks.install(["as configured", "no access line"], 2, str(out))
+    try:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        middleware = asgi.TelemetryMiddleware(app, TelemetryConfig(metrics=False, traces=False, logs=True))
+
+        async def send(message: Any) -> None:
+            pass
+
+        async def requests() -> None:
+            for n in range(8):
+                scope = {"type": "http", "method": "GET", "path": f"/r{n}", "headers": [], "client": None}
+                await middleware(scope, None, send)
+
+        asyncio.run(requests())
+        os.kill(os.getpid(), signal.SIGUSR2)
+        windows = json.loads(out.read_text())
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+        asgi.access_line = original_line
+    # the request that fills a window is counted in it and served by the next variant
+    assert [w[0] for w in windows] == ["as configured", "no access line", "as configured", "no access line"]
+    assert all(w[2] == 2 for w in windows)
+    assert lines == ["/r0", "/r3", "/r4", "/r7"]
