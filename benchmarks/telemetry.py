@@ -365,9 +365,8 @@ def run(database_url: str, redis: str, work: Path) -> Results:
                 env = {**base_env, **extra, "LOG_DIR": str(mode_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
                        "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
                 servers.setdefault(role, []).append(stack.enter_context(api_server(env, mode_dir)))
-        endpoints = {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
-                     "search (miss)": ("/v1/vehicles", script)}
-        endpoints = {name: endpoints[name] for name in selected_endpoints()}
+        targets = endpoint_targets(vehicle_id, script)
+        endpoints = {name: targets[name] for name in selected_endpoints()}
         for processes in servers.values():  # warm-up: imports, pool connections, the detail cache
             for server in processes:
                 for path, lua in endpoints.values():
@@ -394,6 +393,13 @@ def run(database_url: str, redis: str, work: Path) -> Results:
                                  f"{off_cpu / 2:.0f}us)")
                 print(f"round {round_no + 1} {name}: " + ", ".join(cells), flush=True)
         return results
+
+
+def endpoint_targets(vehicle_id: int, search_script: Path) -> dict[str, tuple[str, Path | None]]:
+    """Each endpoint's path and wrk script: ``/livez``, the seeded vehicle's detail, and the search whose
+    ``price_max`` the script randomises."""
+    return {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
+            "search (miss)": ("/v1/vehicles", search_script)}
 
 
 def pin_database_backends(database_url: str) -> bool:

@@ -133,8 +133,7 @@ def main() -> None:
                 vehicle_id = asyncio.run(bench.seed(seeder.url, dsn))
             script = work / "search.lua"
             script.write_text(bench.SEARCH_LUA)
-            path, lua = {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
-                         "search (miss)": ("/v1/vehicles", script)}[endpoint]
+            path, lua = bench.endpoint_targets(vehicle_id, script)[endpoint]
             servers = []
             for index in range(PROCESSES):
                 log_dir = work / f"server-{index}"
