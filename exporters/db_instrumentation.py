@@ -106,7 +106,8 @@ class InstrumentedAsyncCursor(psycopg.AsyncCursor):  # type: ignore[type-arg]
     async def _measured(self, query: Any, run: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         """Await ``run(*args, **kwargs)`` (the cursor's own execute/executemany), timed and traced as ``query``."""
         summary = summary_of(query, self)
-        span = _start_span(summary, self.connection) if tracing.current_span_recording() else None
+        parent = tracing.recording_span()
+        span = None if parent is None else _start_span(parent, summary, self.connection)
         start = time.perf_counter()
         outcome = "success"
         try:
@@ -122,7 +123,9 @@ class InstrumentedAsyncCursor(psycopg.AsyncCursor):  # type: ignore[type-arg]
                 span.end()
 
 
-def _start_span(summary: QuerySummary, connection: Any) -> Any:
+def _start_span(parent: Any, summary: QuerySummary, connection: Any) -> Any:
+    """The client span of one statement under ``parent``, the current recording span. Every value is a
+    str or an int (psycopg's ConnectionInfo types them so), as ``tracing.start_child_span`` requires."""
     attributes: dict[str, Any] = {
         "db.system.name": "postgresql",
         "db.operation.name": summary.operation,
@@ -134,7 +137,7 @@ def _start_span(summary: QuerySummary, connection: Any) -> Any:
     attributes["db.namespace"] = info.dbname
     attributes["server.address"] = info.host
     attributes["server.port"] = info.port
-    return tracing.get_tracer().start_span(summary.span_name, kind=SpanKind.CLIENT, attributes=attributes)
+    return tracing.start_child_span(parent, summary.span_name, SpanKind.CLIENT, attributes)
 
 
 def _fail(span: Any, exc: BaseException) -> None:

@@ -46,19 +46,24 @@ def _command_name(args: tuple[Any, ...]) -> str:
     return name
 
 
+_ATTRIBUTE_TYPES = (str, bool, int, float)
+
+
 def _server_attributes(client: Any) -> dict[str, Any]:
+    """The attributes every span of ``client`` shares, checked once here (host and port come from the
+    user's configuration): str, bool, int and float values only, as ``tracing.start_child_span`` takes
+    them without a check."""
     kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {}) or {}
     attributes: dict[str, Any] = {"db.system.name": "redis", "db.namespace": str(kwargs.get("db", 0))}
     if "host" in kwargs:
         attributes["server.address"] = kwargs["host"]
         attributes["server.port"] = kwargs.get("port", 6379)
-    return attributes
+    return {key: value for key, value in attributes.items() if type(value) in _ATTRIBUTE_TYPES}
 
 
-def _start(operation: str, base: dict[str, Any]) -> Any:
-    """The client span of one command (the caller checked the current span is recording)."""
-    return tracing.get_tracer().start_span(
-        operation, kind=SpanKind.CLIENT, attributes={**base, "db.operation.name": operation})
+def _start(parent: Any, operation: str, base: dict[str, Any]) -> Any:
+    """The client span of one command under ``parent``, the current recording span."""
+    return tracing.start_child_span(parent, operation, SpanKind.CLIENT, {**base, "db.operation.name": operation})
 
 
 def _finish(span: Any, operation: str, start: float, error: BaseException | None) -> None:
@@ -86,7 +91,8 @@ def instrument_redis(client: Any) -> Any:
         operation = _command_names.get(args[0]) if args else None
         if operation is None:
             operation = _command_name(args)
-        span = _start(operation, base) if tracing.current_span_recording() else None
+        parent = tracing.recording_span()
+        span = None if parent is None else _start(parent, operation, base)
         start = perf_counter()
         try:
             result = await execute_command(*args, **options)
@@ -106,7 +112,8 @@ def instrument_redis(client: Any) -> Any:
         execute = pipe.execute
 
         async def traced_execute(*eargs: Any, **ekwargs: Any) -> Any:
-            span = _start("PIPELINE", base) if tracing.current_span_recording() else None
+            parent = tracing.recording_span()
+            span = None if parent is None else _start(parent, "PIPELINE", base)
             start = perf_counter()
             try:
                 result = await execute(*eargs, **ekwargs)

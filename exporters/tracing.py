@@ -141,18 +141,34 @@ def attach_span(span: trace.Span, parent: Context | None) -> Any:
                                          _SPAN_KEY: span}))
 
 
-def current_span_recording() -> bool:
-    """``trace.get_current_span().is_recording()``, read straight from the runtime's ContextVar.
+def recording_span() -> trace.Span | None:
+    """The current span when it is recording (sampled), else None: ``trace.get_current_span()`` and its
+    ``is_recording()``, read straight from the runtime's ContextVar.
 
-    Every SQL statement and Redis command asks this to decide whether to open a client span: the API
-    path is four calls and an ``isinstance`` against an ABC (45 Python opcodes a Redis command, counted
-    with an opcode tracer in the live server), this is one dict lookup and the span's own method.
-    Falls back to the public API when the runtime context is not the default.
+    Every SQL statement and Redis command asks this to decide whether to open a client span, and hands the
+    answer to ``start_child_span``: the API path is four calls and an ``isinstance`` against an ABC (45
+    Python opcodes a Redis command, counted with an opcode tracer in the live server), this is one dict
+    lookup and the span's own method. Falls back to the public API when the runtime context is not the
+    default.
     """
     if _CURRENT_CONTEXT is None or _SPAN_KEY is None:
-        return trace.get_current_span().is_recording()
-    span = _CURRENT_CONTEXT.get().get(_SPAN_KEY)
-    return span is not None and span.is_recording()  # type: ignore[no-any-return]
+        span = trace.get_current_span()
+    else:
+        span = _CURRENT_CONTEXT.get().get(_SPAN_KEY)
+        if span is None:
+            return None
+    return span if span.is_recording() else None
+
+
+def start_child_span(parent: trace.Span, name: str, kind: SpanKind, attributes: dict[str, Any]) -> trace.Span:
+    """Start a child of ``parent``, the current recording span (``recording_span()``), that takes
+    ``attributes`` as they are: a fresh dict of str, bool, int and float values the caller hands over and
+    no longer changes. The SQL and Redis client spans start here (``LeanTracer.start_child``); with another
+    tracer, through its ``start_span`` and the usual checks."""
+    tracer = _tracer
+    if type(tracer) is LeanTracer:
+        return tracer.start_child(parent, name, kind, attributes)
+    return tracer.start_span(name, context=trace.set_span_in_context(parent), kind=kind, attributes=attributes)
 
 
 def detach(token: Any) -> None:

@@ -207,3 +207,55 @@ def test_adopted_attributes_are_taken_as_they_are_only_by_a_fresh_span():
     done = {span.name: dict(span.attributes) for span in exporter.get_finished_spans()}
     assert done["fresh"] == {**mine, "http.route": "/v1/islands"}
     assert done["older"] == {"a": 1, "c": 3} and len(done["many"]) == 128 and done["ended"] == {}
+
+
+def test_an_ended_span_reaches_the_processors_as_itself_a_readable_span():
+    """end() hands the span itself (a ReadableSpan, as the SDK's own Span is) to the processors: what an
+    exporter reads through ReadableSpan's properties is what the span was given."""
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    tracer, exporter = lean()
+    span = tracer.start_span("GET", kind=SpanKind.SERVER, attributes={"http.request.method": "GET"})
+    span.add_event("cache.hit", {"cache": "vehicle"})
+    span.end()
+    [done] = exporter.get_finished_spans()
+    assert done is span and isinstance(done, ReadableSpan)
+    assert done.resource is RESOURCE and done.instrumentation_scope.name == "island-rides"
+    assert done.events[0].name == "cache.hit" and done.links == () and done.dropped_attributes == 0
+    assert done.to_json()  # the SDK's own JSON view works on it too
+
+
+def test_start_child_is_start_span_under_that_parent():
+    """start_child (the SQL and Redis client spans) gives the span start_span gives under the same parent,
+    built without the checks: same trace, flags and state, parent link, adopted attributes."""
+    tracer, exporter = lean(0.0)  # children follow the parent, whatever the ratio
+    parent = NonRecordingSpan(SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, True,
+                                          TraceFlags(TraceFlags.SAMPLED), TraceState([("vendor", "x")])))
+    attributes = {"db.system.name": "redis", "server.port": 6379}
+    for seed in range(20):
+        random.seed(seed)
+        fast = tracer.start_child(parent, "GET", SpanKind.CLIENT, dict(attributes))
+        random.seed(seed)
+        slow = tracer.start_span("GET", context=trace.set_span_in_context(parent), kind=SpanKind.CLIENT,
+                                 attributes=attributes)
+        assert fast.get_span_context() == slow.get_span_context()
+        assert fast.get_span_context().trace_state == slow.get_span_context().trace_state
+        assert fast.get_span_context().is_valid and fast.is_recording()
+        fast.end()
+        slow.end()
+    done = exporter.get_finished_spans()
+    assert len(done) == 40
+    assert all(s.parent == parent.get_span_context() and dict(s.attributes) == attributes
+               and s.kind is SpanKind.CLIENT for s in done)
+
+
+def test_start_child_of_an_unsampled_parent_or_with_too_many_attributes_takes_the_checked_way():
+    tracer, exporter = lean(1.0)
+    unsampled = NonRecordingSpan(SpanContext(0x1234, 0x5678, False, TraceFlags(TraceFlags.DEFAULT)))
+    child = tracer.start_child(unsampled, "GET", SpanKind.CLIENT, {"a": 1})
+    assert not child.is_recording() and child.get_span_context().trace_id == 0x1234
+    sampled = tracer.start_span("GET")
+    many = tracer.start_child(sampled, "MGET", SpanKind.CLIENT, {f"a{i}": i for i in range(200)})
+    many.end()
+    [done] = exporter.get_finished_spans()
+    assert len(done.attributes) == 128

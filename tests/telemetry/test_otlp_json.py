@@ -79,3 +79,35 @@ def test_traces_endpoint_follows_the_otlp_exporter_rules():
     assert traces_endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318/"}) == "http://c:4318/v1/traces"
     assert traces_endpoint({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c/x",
                             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://d"}) == "http://c/x"
+
+
+def test_lean_spans_encode_to_the_sdk_protobuf_message():
+    """The spans the API exports (LeanSpan: server span, client children, an error status, a remote
+    parent, an unusual attribute value) take the bytes-format path; they must decode to the message the
+    SDK's protobuf encoder builds from the same spans."""
+    from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    from exporters.lean_tracer import LeanTracer
+
+    memory = InMemorySpanExporter()
+    processor = SynchronousMultiSpanProcessor()
+    processor.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = LeanTracer(processor, Resource.create({"service.name": "island-api"}),
+                        InstrumentationScope("island-rides", "2.0"), 1.0)
+    remote = NonRecordingSpan(SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, True,
+                                          TraceFlags(TraceFlags.SAMPLED)))
+    server = tracer.start_child(remote, 'GET /v1/vehicles/{vehicle_id} "quoted"', SpanKind.SERVER,
+                                {"url.path": "/v1/vehicles/7", "server.port": 8000, "flag": False, "ratio": 0.5})
+    server.set_attribute("island.tags", ["a", "b"])
+    child = tracer.start_child(server, "GET", SpanKind.CLIENT, {"db.system.name": "redis", "db.namespace": "0"})
+    child.set_status(Status(StatusCode.ERROR, "timeout"))
+    child.end()
+    tracer.start_span("root").end()
+    server.end()
+    spans = memory.get_finished_spans()
+    decoded = _decode(encode_spans(spans))
+    assert decoded == encode_protobuf(spans)
+    names = [s.name for s in decoded.resource_spans[0].scope_spans[0].spans]
+    assert names == ["GET", "root", 'GET /v1/vehicles/{vehicle_id} "quoted"']

@@ -37,3 +37,15 @@ async def test_a_failing_command_counts_as_error():
         await client.get("k")
     await client.aclose()
     assert _count("GET", "error") == before + 1
+
+
+def test_span_attributes_from_the_client_configuration_keep_only_values_a_span_can_take():
+    """The spans of a client take its shared attributes without a check each time (they come from the
+    user's configuration): anything that is not a str, bool, int or float is left out once, up front."""
+    from exporters.redis_instrumentation import _server_attributes
+
+    unix = Redis(unix_socket_path="/run/redis.sock", db=2)
+    assert _server_attributes(unix) == {"db.system.name": "redis", "db.namespace": "2"}
+    odd = Redis(host="127.0.0.1", port=6379)
+    odd.connection_pool.connection_kwargs["host"] = None  # as a hand-made pool could leave it
+    assert _server_attributes(odd) == {"db.system.name": "redis", "db.namespace": "0", "server.port": 6379}

@@ -117,9 +117,10 @@ def test_attach_span_makes_the_span_current_like_the_public_api(monkeypatch, fas
 
 
 @pytest.mark.parametrize("fast", [True, False])
-def test_current_span_recording_agrees_with_the_public_api(monkeypatch, fast):
-    """tracing.current_span_recording (asked before every SQL statement and Redis command) must say what
-    ``trace.get_current_span().is_recording()`` says: nothing current, an unsampled span, a recorded one."""
+def test_recording_span_agrees_with_the_public_api(monkeypatch, fast):
+    """tracing.recording_span (asked before every SQL statement and Redis command) must answer the current
+    span exactly when ``trace.get_current_span().is_recording()`` says it records, else None: nothing
+    current, an unsampled span, a recorded one, an ended one."""
     from opentelemetry import trace
     from opentelemetry.trace import NonRecordingSpan, SpanContext
 
@@ -129,17 +130,18 @@ def test_current_span_recording_agrees_with_the_public_api(monkeypatch, fast):
     try:
         recorded = tracing.get_tracer().start_span("recorded")
         assert recorded.is_recording()
-        assert tracing.current_span_recording() is trace.get_current_span().is_recording() is False
+        assert tracing.recording_span() is None and not trace.get_current_span().is_recording()
         for span, expected in ((NonRecordingSpan(SpanContext(0x1234, 0x5678, False)), False), (recorded, True)):
             token = tracing.attach_span(span, None)
             try:
-                assert tracing.current_span_recording() is trace.get_current_span().is_recording() is expected
+                assert trace.get_current_span().is_recording() is expected
+                assert tracing.recording_span() is (span if expected else None)
             finally:
                 tracing.detach(token)
         recorded.end()
         token = tracing.attach_span(recorded, None)  # an ended span records no more
         try:
-            assert tracing.current_span_recording() is trace.get_current_span().is_recording() is False
+            assert tracing.recording_span() is None and not trace.get_current_span().is_recording()
         finally:
             tracing.detach(token)
     finally:
