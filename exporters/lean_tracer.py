@@ -41,7 +41,7 @@ MAX_ATTRIBUTES = 128  # the SDK's default OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT
 MAX_EVENTS = 128
 _PRIMITIVES = (str, bool, int, float)
 _UNSET = Status(StatusCode.UNSET)
-_TRACE_ID_LIMIT = TraceIdRatioBased.TRACE_ID_LIMIT
+TRACE_ID_LIMIT = TraceIdRatioBased.TRACE_ID_LIMIT
 _new_tuple = tuple.__new__
 SAMPLED = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)
 NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT | TraceFlags.RANDOM_TRACE_ID)
@@ -171,6 +171,18 @@ class LeanSpan(trace.Span, ReadableSpan):
         return f"LeanSpan(name={self._name!r}, context={self._context!r})"
 
 
+_new_object = object.__new__
+
+
+def unsampled_span(trace_id: int, span_id: int) -> NonRecordingSpan:
+    """``NonRecordingSpan(SpanContext(trace_id, span_id, False, NOT_SAMPLED))`` without the constructors'
+    checks and calls: the ids are valid by construction (getrandbits, never 0). NonRecordingSpan's
+    ``__init__`` only stores the context; a test checks the result equals the constructors'."""
+    span = _new_object(NonRecordingSpan)
+    span._context = _new_tuple(SpanContext, (trace_id, span_id, False, NOT_SAMPLED, DEFAULT_TRACE_STATE, True))
+    return span  # type: ignore[no-any-return]
+
+
 class LeanTracer(trace.Tracer):
     """Starts ``LeanSpan``s for one provider's resource and span processor, sampling
     ParentBased(TraceIdRatioBased(ratio))."""
@@ -193,9 +205,12 @@ class LeanTracer(trace.Tracer):
         come from getrandbits and are never 0, so they hold by construction)."""
         span_id = getrandbits(64) or 1  # drawn in start_span's order: the same seed gives the same ids
         trace_id = getrandbits(128) or 1
-        if (trace_id & _TRACE_ID_LIMIT) >= self.bound:
-            return NonRecordingSpan(_new_tuple(SpanContext, (trace_id, span_id, False, NOT_SAMPLED,
-                                                             DEFAULT_TRACE_STATE, True)))
+        if (trace_id & TRACE_ID_LIMIT) >= self.bound:
+            return unsampled_span(trace_id, span_id)
+        return self.sampled_root(name, kind, trace_id, span_id)
+
+    def sampled_root(self, name: str, kind: SpanKind, trace_id: int, span_id: int) -> LeanSpan:
+        """The recording root span of ids the caller drew (``start_root_span``'s sampled case)."""
         span = LeanSpan(self, name, _new_tuple(SpanContext, (trace_id, span_id, False, SAMPLED,
                                                              DEFAULT_TRACE_STATE, True)),
                         None, kind, None, (), None)

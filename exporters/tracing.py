@@ -8,6 +8,7 @@ with an in-memory exporter for each app they build. Everything in exporters/ tha
 from __future__ import annotations
 
 from collections.abc import Sequence
+from random import getrandbits
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -23,7 +24,7 @@ from opentelemetry.trace import NoOpTracerProvider, SpanKind, Tracer
 from opentelemetry.trace import propagation as trace_propagation
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from exporters.lean_tracer import LeanTracer
+from exporters.lean_tracer import NOT_SAMPLED, TRACE_ID_LIMIT, LeanTracer, unsampled_span
 
 INSTRUMENTATION_NAME = "island-rides"
 _noop_tracer = NoOpTracerProvider().get_tracer(INSTRUMENTATION_NAME)
@@ -126,6 +127,7 @@ def _runtime_context_var() -> Any:
 
 _CURRENT_CONTEXT = _runtime_context_var()
 _SPAN_KEY = getattr(trace_propagation, "_SPAN_KEY", None)
+_UNSAMPLED_TRACEPARENT = b"00-%%032x-%%016x-%02x" % NOT_SAMPLED  # traceparent_bytes of an unsampled root
 
 
 def attach_span(span: trace.Span, parent: Context | None) -> Any:
@@ -195,14 +197,27 @@ def begin_request(method: str, carrier: dict[str, str] | None) -> tuple[trace.Sp
 
     An unsampled root (90 % of requests at the default ratio) is a bare NonRecordingSpan with fresh random
     ids: two random numbers and the SpanContext, and still real ids for the request's logs and header.
+    That case is written out here, in this one call, rather than through ``start_root_span``,
+    ``traceparent_bytes``, ``attach_span`` and the span's methods: 1.33 µs against 1.89 µs with detach,
+    in a tight loop, and several times that inside the server, where the root path cost 9.4 µs of a
+    200 µs ``/livez`` request (in-process A/B, ``benchmarks.telemetry_ab``, 27 Nov 2026).
     """
     if _provider is None:
         return None, None, None
+    tracer = _tracer
+    if carrier is None and _CURRENT_CONTEXT is not None and _SPAN_KEY is not None and type(tracer) is LeanTracer:
+        span_id = getrandbits(64) or 1  # start_root_span's draws, in its order
+        trace_id = getrandbits(128) or 1
+        if (trace_id & TRACE_ID_LIMIT) >= tracer.bound:
+            context = Context({**_CURRENT_CONTEXT.get(), _SPAN_KEY: unsampled_span(trace_id, span_id)})
+            return None, _UNSAMPLED_TRACEPARENT % (trace_id, span_id), _CURRENT_CONTEXT.set(context)
+        started: trace.Span = tracer.sampled_root(method, SpanKind.SERVER, trace_id, span_id)
+        return started, traceparent_bytes(started.get_span_context()), attach_span(started, None)
     parent = propagator.extract(carrier) if carrier else None
     if parent is None:
-        started = _tracer.start_root_span(method, SpanKind.SERVER)  # type: ignore[attr-defined]
+        started = tracer.start_root_span(method, SpanKind.SERVER)  # type: ignore[attr-defined]
     else:
-        started = _tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
+        started = tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
     traceparent = traceparent_bytes(started.get_span_context())
     span = started if started.is_recording() else None
     return span, traceparent, attach_span(started, parent)  # attached last: nothing after it can raise

@@ -39,6 +39,36 @@ def test_roots_are_sampled_by_ratio_and_keep_their_trace_id():
         tracing.disable_tracing()
 
 
+def test_the_written_out_root_path_gives_what_the_general_one_gives():
+    """begin_request writes out the usual case (no incoming traceparent, the default runtime context): with
+    the same random draws it must make the same root as the general path (an empty carrier takes that
+    one), sampled or not: same traceparent, same current span context, the span only when sampled."""
+    import random
+
+    from exporters.lean_tracer import LeanSpan
+
+    tracing.configure_tracing("island-api", "test", 0.5)
+    try:
+        kinds = set()
+        for seed in range(60):
+            seen = []
+            for carrier in (None, {}):
+                random.seed(seed)
+                span, traceparent, token = tracing.begin_request("GET", carrier)
+                current = trace.get_current_span()
+                tracing.detach(token)
+                assert trace.get_current_span() is trace.INVALID_SPAN
+                seen.append((traceparent, current.get_span_context(), current.is_recording(), type(span)))
+                if span is not None:
+                    assert span is current and type(span) is LeanSpan
+                    span.end()
+            assert seen[0] == seen[1]
+            kinds.add(seen[0][3])
+        assert kinds == {LeanSpan, type(None)}  # both cases met
+    finally:
+        tracing.disable_tracing()
+
+
 def test_a_sampled_parent_is_followed_whatever_the_ratio():
     exporter = InMemorySpanExporter()
     tracing.configure_tracing("island-api", "test", 0.0, exporters=[exporter])
