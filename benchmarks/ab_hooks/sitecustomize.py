@@ -26,7 +26,17 @@ VARIANTS = {
     "no HTTP histograms": "the three per-request observations skipped",
     "log lines written every loop turn": "ISLAND_LOG_FLUSH_MS=0 for the window",
     "log lines not written": "rendered and gathered, the write system calls skipped",
+    "no access line, no tracing": "both of the above at once (their costs add up, or they share one)",
+    "access line not handed to the sink": "rendered as usual, then dropped (what the sink costs)",
+    "constant access line": "a fixed line of the usual size handed to the sink (what rendering costs)",
+    "nothing sampled": "every root unsampled: the sampled 10 % (their spans and export) skipped",
+    "middleware with no parts": "the middleware's own work only: metrics, traces and logs off in it",
+    "middleware with metrics only": "traces and logs off in the middleware",
 }
+_NO_LINE = ("no access line", "no access line, no tracing")
+_NO_TRACING = ("no tracing in the middleware", "no access line, no tracing")
+# (metrics, traces, logs) of the middleware in these windows; in the others, as configured
+_PARTS = {"middleware with no parts": (False, False, False), "middleware with metrics only": (True, False, False)}
 
 
 def install(chosen: list[str], window: int, out_path: str) -> None:
@@ -34,20 +44,56 @@ def install(chosen: list[str], window: int, out_path: str) -> None:
     from exporters.logs import setup
 
     # "configured": the sink's flush interval once the app has configured logging (read at the first window)
-    state: dict[str, Any] = {"n": 0, "i": 0, "t": time.process_time(), "v": chosen[0], "configured": None}
+    state: dict[str, Any] = {"n": 0, "i": 0, "t": time.process_time(), "v": chosen[0], "configured": None,
+                             "applied": False}
     windows: list[tuple[str, float, int]] = []
     sink = setup.SINK
     fixed = (None, b"00-0123456789abcdef0123456789abcdef-0123456789abcdef-00", None)
 
     begin_request, access_line, observe_three = tracing.begin_request, asgi.access_line, asgi.observe_three
     tracing.begin_request = lambda method, carrier: (
-        fixed if state["v"] == "no tracing in the middleware" else begin_request(method, carrier))
-    asgi.access_line = lambda *args: None if state["v"] == "no access line" else access_line(*args)
+        fixed if state["v"] in _NO_TRACING else begin_request(method, carrier))
+    from exporters.logs import access
+
+    class DroppingSink:
+        @staticmethod
+        def write(line: bytes) -> None:
+            return None
+
+    # about the size of a /livez or vehicle-detail access line
+    constant = b'{"@timestamp":"2026-11-27T09:10:11.123Z","log.level":"info","message":"GET / 200"' + b" " * 560
+
+    def hooked_access_line(*args: Any) -> None:
+        variant = state["v"]
+        if variant in _NO_LINE:
+            return None
+        if variant == "constant access line":
+            return sink.write(constant)
+        if variant == "access line not handed to the sink":
+            access._sink = DroppingSink  # type: ignore[assignment]
+            try:
+                return access_line(*args)
+            finally:
+                access._sink = sink
+        return access_line(*args)
+
+    asgi.access_line = hooked_access_line
     asgi.observe_three = lambda *args: None if state["v"] == "no HTTP histograms" else observe_three(*args)
     write_all = sink._write_all
     sink._write_all = lambda data: None if state["v"] == "log lines not written" else write_all(data)
 
     call = asgi.TelemetryMiddleware.__call__
+
+    def apply(middleware: Any, variant: str) -> None:
+        """The variants that change state rather than a function: the tracer's sampling bound and the
+        middleware's parts, back to what was configured for the others."""
+        state["applied"] = True
+        tracer = tracing.get_tracer()
+        if hasattr(tracer, "bound"):  # LeanTracer: its roots are sampled below this bound
+            state.setdefault("bound", tracer.bound)
+            tracer.bound = 0 if variant == "nothing sampled" else state["bound"]
+        configured = state.setdefault(id(middleware), (middleware.metrics, middleware.traces, middleware.logs))
+        middleware.metrics, middleware.traces, middleware.logs = _PARTS.get(variant, configured)
 
     def rotating_call(self: Any, scope: Any, receive: Any, send: Any) -> Any:
         if scope["type"] == "http":
@@ -62,6 +108,9 @@ def install(chosen: list[str], window: int, out_path: str) -> None:
                 state["v"] = chosen[state["i"]]
                 sink.flush_interval_s = 0.0 if state["v"] == "log lines written every loop turn" \
                     else state["configured"]
+                apply(self, state["v"])
+            elif not state["applied"]:  # the first request: the app and its tracer exist by now
+                apply(self, state["v"])
             if state["v"] == "no middleware":
                 return self.app(scope, receive, send)
         return call(self, scope, receive, send)

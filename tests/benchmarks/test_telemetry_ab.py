@@ -72,3 +72,45 @@ def test_the_hooks_take_the_variants_in_turn_and_record_each_window(tmp_path, re
     assert [w[0] for w in windows] == ["as configured", "no access line", "as configured", "no access line"]
     assert all(w[2] == 2 for w in windows)
     assert lines == ["/r0", "/r3", "/r4", "/r7"]
+
+
+def test_the_state_variants_hold_in_their_windows_only(tmp_path, restore_hooked_functions):
+    """"middleware with no parts" turns the middleware's parts off, "nothing sampled" the root sampling, each
+    in its own windows: the access lines and the exported spans show which variant served each request."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from exporters import asgi, tracing
+    from exporters.config import TelemetryConfig
+
+    lines: list[str] = []
+    original_line = asgi.access_line
+    asgi.access_line = lambda *args: lines.append(args[1])
+    exporter = InMemorySpanExporter()
+    tracing.configure_tracing("island-api", "test", 1.0, exporters=[exporter])
+    hooks.install(["as configured", "middleware with no parts", "nothing sampled"], 2, str(tmp_path / "w.json"))
+    try:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        middleware = asgi.TelemetryMiddleware(app, TelemetryConfig(metrics=False, traces=True, logs=True))
+
+        async def send(message: Any) -> None:
+            pass
+
+        async def requests() -> None:
+            for n in range(12):
+                scope = {"type": "http", "method": "GET", "path": f"/r{n}", "headers": [], "client": None}
+                await middleware(scope, None, send)
+
+        asyncio.run(requests())
+        spans = {span.attributes["url.path"] for span in exporter.get_finished_spans()}
+        bound = tracing.get_tracer().bound  # type: ignore[attr-defined]
+    finally:
+        asgi.access_line = original_line
+        tracing.disable_tracing()
+    # windows of two, the request that fills one served by the next variant: as configured r0 r5 r6 r11,
+    # no parts r1 r2 r7 r8, nothing sampled r3 r4 r9 r10
+    assert lines == ["/r0", "/r3", "/r4", "/r5", "/r6", "/r9", "/r10", "/r11"]
+    assert spans == {"/r0", "/r5", "/r6", "/r11"}
+    assert bound > 0 and (middleware.metrics, middleware.traces, middleware.logs) == (False, True, True)
