@@ -19,6 +19,24 @@ def test_cycles_pair_one_window_of_each_variant_and_drop_the_warm_up():
     assert telemetry_ab.cycles(windows, variants) == [{"a": 500.0, "b": 1200.0}]
 
 
+async def answer_ok(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def serve(middleware: Any, count: int) -> None:
+    """``count`` GET requests through ``middleware``, to the paths /r0, /r1, ..."""
+    async def send(message: Any) -> None:
+        pass
+
+    async def requests() -> None:
+        for n in range(count):
+            await middleware({"type": "http", "method": "GET", "path": f"/r{n}", "headers": [], "client": None},
+                             None, send)
+
+    asyncio.run(requests())
+
+
 @pytest.fixture
 def restore_hooked_functions():
     from exporters import asgi, tracing
@@ -48,21 +66,7 @@ def test_the_hooks_take_the_variants_in_turn_and_record_each_window(tmp_path, re
     previous = signal.getsignal(signal.SIGUSR2)
     hooks.install(["as configured", "no access line"], 2, str(out))
     try:
-        async def app(scope: Any, receive: Any, send: Any) -> None:
-            await send({"type": "http.response.start", "status": 200, "headers": []})
-            await send({"type": "http.response.body", "body": b"ok"})
-
-        middleware = asgi.TelemetryMiddleware(app, TelemetryConfig(metrics=False, traces=False, logs=True))
-
-        async def send(message: Any) -> None:
-            pass
-
-        async def requests() -> None:
-            for n in range(8):
-                scope = {"type": "http", "method": "GET", "path": f"/r{n}", "headers": [], "client": None}
-                await middleware(scope, None, send)
-
-        asyncio.run(requests())
+        serve(asgi.TelemetryMiddleware(answer_ok, TelemetryConfig(metrics=False, traces=False, logs=True)), 8)
         os.kill(os.getpid(), signal.SIGUSR2)
         windows = json.loads(out.read_text())
     finally:
@@ -89,21 +93,8 @@ def test_the_state_variants_hold_in_their_windows_only(tmp_path, restore_hooked_
     tracing.configure_tracing("island-api", "test", 1.0, exporters=[exporter])
     hooks.install(["as configured", "middleware with no parts", "nothing sampled"], 2, str(tmp_path / "w.json"))
     try:
-        async def app(scope: Any, receive: Any, send: Any) -> None:
-            await send({"type": "http.response.start", "status": 200, "headers": []})
-            await send({"type": "http.response.body", "body": b"ok"})
-
-        middleware = asgi.TelemetryMiddleware(app, TelemetryConfig(metrics=False, traces=True, logs=True))
-
-        async def send(message: Any) -> None:
-            pass
-
-        async def requests() -> None:
-            for n in range(12):
-                scope = {"type": "http", "method": "GET", "path": f"/r{n}", "headers": [], "client": None}
-                await middleware(scope, None, send)
-
-        asyncio.run(requests())
+        middleware = asgi.TelemetryMiddleware(answer_ok, TelemetryConfig(metrics=False, traces=True, logs=True))
+        serve(middleware, 12)
         spans = {span.attributes["url.path"] for span in exporter.get_finished_spans()}
         bound = tracing.get_tracer().bound  # type: ignore[attr-defined]
     finally:
