@@ -24,6 +24,7 @@ CASES = [
     ("metrics_store", "BENCH_CALLS", "1e5", "'1e5'"),
     ("shipper", "BENCH_LINES", "1,000,000", "'1,000,000'"),
     ("shipper", "BENCH_BASELINE_SHARE", "25%", "'25%'"),
+    ("span_pipeline", "BENCH_REQUESTS", "5k", "'5k'"),
     ("stripe_calls", "BENCH_CONCURRENCY", "", "''"),
     ("telemetry_cpu", "BENCH_REQUESTS", "many", "'many'"),
     ("telemetry_cpu", "BENCH_ENDPOINTS", "trivial,vehicle details", "['vehicle details']"),
