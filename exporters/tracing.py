@@ -198,9 +198,9 @@ def begin_request(method: str, carrier: dict[str, str] | None) -> tuple[trace.Sp
     An unsampled root (90 % of requests at the default ratio) is a bare NonRecordingSpan with fresh random
     ids: two random numbers and the SpanContext, and still real ids for the request's logs and header.
     That case is written out here, in this one call, rather than through ``start_root_span``,
-    ``traceparent_bytes``, ``attach_span`` and the span's methods: 1.33 µs against 1.89 µs with detach,
-    in a tight loop, and several times that inside the server, where the root path cost 9.4 µs of a
-    200 µs ``/livez`` request (in-process A/B, ``benchmarks.telemetry_ab``, 27 Nov 2026).
+    ``traceparent_bytes``, ``attach_span`` and the span's methods: 1.52 µs against 1.89 µs with detach,
+    in a tight loop. Inside the server the root path cost about 9 µs of a 200 µs ``/livez`` request, and
+    this saved 1.1 % [0.6-1.7] of it (in-process A/B, ``benchmarks.telemetry_ab``, 27 Nov 2026).
     """
     if _provider is None:
         return None, None, None
