@@ -13,7 +13,10 @@ mode against telemetry off, interleaved in one run.
                                                               "full, logs written every loop turn")
 
 ``BENCH_PROCESSES`` API servers per mode run at once (two by default, used in turn from round to round),
-every one on core 0 (``taskset -c 0``), all idle but the one under load; wrk runs on core 1. The data
+every one on core 0 (``taskset -c 0``), all idle but the one under load; wrk runs on core 1. A process
+keeps its luck (memory layout) for life, and the rounds' interval does not cover it: with two a role the
+paired A/A row read 1.02 [1.02-1.04] and 1.05 [1.00-1.07] over 40 rounds (27 Nov 2026), with six 1.00-1.01
+(``BENCH_PROCESSES=6`` with two modes: 24 servers, database pools of 3). The data
 (a host and its vehicles) is made through a server of its own, stopped before they start. A round
 measures every (endpoint, mode) pair, modes in an order rotated per round, each as four runs back to
 back, off / mode / mode / off (so that a drift of the machine's speed weighs on both sides), and each
