@@ -341,22 +341,13 @@ def run(database_url: str, redis: str, work: Path) -> Results:
     server_count = len(server_roles()) * PROCESSES
     pool_max = pool_max_size(database_url, server_count)
     print(f"{server_count} servers, database pool of up to {pool_max} connections each", flush=True)
-    settings = load_settings(environment="test", database_url=database_url, redis_url=redis, log_dir=work,
-                             rate_limit_anonymous=1_000_000_000, rate_limit_authenticated=1_000_000_000,
-                             db_pool_min_size=min(4, pool_max), db_pool_max_size=pool_max)
-    base_env = {**settings_env(settings), "ISLAND_TELEMETRY_EXCLUDED_PATHS": "/metrics", "LOG_LEVEL": "info"}
-    script = work / "search.lua"
-    script.write_text(SEARCH_LUA)
+    base_env = shared_env(database_url, redis, work, db_pool_min_size=min(4, pool_max), db_pool_max_size=pool_max)
     results: Results = {}
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(otlp_sink())
-        # The data is made through a server of its own, stopped before the measured ones start, so that no
-        # measured server did more (registration, argon2) than another. (It was made through "off" before;
-        # moving it did not remove the paired runs' lean: see BENCH_PAIRED in the module doc.)
-        seed_dir = work / "seed"
-        seed_dir.mkdir()
-        with api_server({**base_env, **MODES["off"], "LOG_DIR": str(seed_dir)}, seed_dir) as seeder:
-            vehicle_id = asyncio.run(seed(seeder.url, database_url))
+        # (The data was made through "off" before it had a server of its own; moving it did not remove the
+        # paired runs' lean: see BENCH_PAIRED in the module doc.)
+        vehicle_id = seed_through_own_server(base_env, database_url, work)
         # PROCESSES servers per mode, taken in turn from one round to the next: one process can be a few
         # percent faster than an identical one for its whole life (memory layout), and this averages it.
         servers: dict[str, list[Server]] = {}
@@ -365,10 +356,9 @@ def run(database_url: str, redis: str, work: Path) -> Results:
             for index in range(PROCESSES):
                 mode_dir = work / f"{slug}-{index}"
                 mode_dir.mkdir()
-                env = {**base_env, **extra, "LOG_DIR": str(mode_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
-                       "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
+                env = measured_env(base_env, extra, mode_dir, sink)
                 servers.setdefault(role, []).append(stack.enter_context(api_server(env, mode_dir)))
-        targets = endpoint_targets(vehicle_id, script)
+        targets = endpoint_targets(vehicle_id, work)
         endpoints = {name: targets[name] for name in selected_endpoints()}
         for processes in servers.values():  # warm-up: imports, pool connections, the detail cache
             for server in processes:
@@ -398,11 +388,39 @@ def run(database_url: str, redis: str, work: Path) -> Results:
         return results
 
 
-def endpoint_targets(vehicle_id: int, search_script: Path) -> dict[str, tuple[str, Path | None]]:
+def endpoint_targets(vehicle_id: int, work: Path) -> dict[str, tuple[str, Path | None]]:
     """Each endpoint's path and wrk script: ``/livez``, the seeded vehicle's detail, and the search whose
-    ``price_max`` the script randomises."""
+    ``price_max`` the script (written to ``work``) randomises."""
+    search_script = work / "search.lua"
+    search_script.write_text(SEARCH_LUA)
     return {"trivial": ("/livez", None), "vehicle detail (hit)": (f"/v1/vehicles/{vehicle_id}", None),
             "search (miss)": ("/v1/vehicles", search_script)}
+
+
+def shared_env(database_url: str, redis: str, work: Path, **settings: Any) -> dict[str, str]:
+    """The environment every server of a telemetry bench shares: the test settings (``settings`` over
+    them) with the rate limits out of the way, only ``/metrics`` excluded from the telemetry (so that
+    ``/livez`` is instrumented), info logs."""
+    loaded = load_settings(environment="test", database_url=database_url, redis_url=redis, log_dir=work,
+                           rate_limit_anonymous=1_000_000_000, rate_limit_authenticated=1_000_000_000, **settings)
+    return {**settings_env(loaded), "ISLAND_TELEMETRY_EXCLUDED_PATHS": "/metrics", "LOG_LEVEL": "info"}
+
+
+def measured_env(base_env: dict[str, str], mode_env: dict[str, str], log_dir: Path, sink: str) -> dict[str, str]:
+    """A measured server's environment: its mode over the shared one, its own log directory, its spans to
+    the bench's OTLP sink."""
+    return {**base_env, **mode_env, "LOG_DIR": str(log_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+            "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
+
+
+def seed_through_own_server(base_env: dict[str, str], database_url: str, work: Path) -> int:
+    """Make the bench data (``seed``) through a telemetry-off server of its own, stopped before the
+    measured ones start, so that no measured server did more (registration, argon2) than another; returns
+    the vehicle id."""
+    seed_dir = work / "seed"
+    seed_dir.mkdir()
+    with api_server({**base_env, **MODES["off"], "LOG_DIR": str(seed_dir)}, seed_dir) as seeder:
+        return asyncio.run(seed(seeder.url, database_url))
 
 
 def pin_database_backends(database_url: str) -> bool:

@@ -29,7 +29,6 @@ Needs what ``benchmarks.telemetry`` needs: Postgres and Redis as for the tests, 
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -45,11 +44,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from api.migrate import apply_migrations
-from api.settings import load_settings
 from benchmarks import telemetry as bench
 from benchmarks.ab_hooks.sitecustomize import VARIANTS
 from benchmarks.settings import names, positive_int
-from tests.api.support import settings_env
 from tests.support.services import redis_server, redis_url, temp_database
 
 SECONDS = positive_int("BENCH_SECONDS", 120)
@@ -123,25 +120,17 @@ def main() -> None:
     try:
         with temp_database(prefix="island_bench") as dsn, redis_server() as srv, contextlib.ExitStack() as stack:
             apply_migrations(dsn)
-            settings = load_settings(environment="test", database_url=dsn, redis_url=redis_url(srv), log_dir=work,
-                                     rate_limit_anonymous=10**9, rate_limit_authenticated=10**9)
-            base_env = {**settings_env(settings), "ISLAND_TELEMETRY_EXCLUDED_PATHS": "/metrics", "LOG_LEVEL": "info"}
+            base_env = bench.shared_env(dsn, redis_url(srv), work)
             sink = stack.enter_context(bench.otlp_sink())
-            seed_dir = work / "seed"
-            seed_dir.mkdir()
-            with bench.api_server({**base_env, **bench.MODES["off"], "LOG_DIR": str(seed_dir)}, seed_dir) as seeder:
-                vehicle_id = asyncio.run(bench.seed(seeder.url, dsn))
-            script = work / "search.lua"
-            script.write_text(bench.SEARCH_LUA)
-            path, lua = bench.endpoint_targets(vehicle_id, script)[endpoint]
+            vehicle_id = bench.seed_through_own_server(base_env, dsn, work)
+            path, lua = bench.endpoint_targets(vehicle_id, work)[endpoint]
             servers = []
             for index in range(PROCESSES):
                 log_dir = work / f"server-{index}"
                 log_dir.mkdir()
-                env = {**base_env, **mode_env, "LOG_DIR": str(log_dir), "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
-                       "OTEL_SEMCONV_STABILITY_OPT_IN": "http", "PYTHONPATH": f"{HOOKS}{os.pathsep}{REPO}",
-                       "BENCH_AB_HOOK_VARIANTS": ";".join(variants), "BENCH_AB_HOOK_WINDOW": str(WINDOW),
-                       "BENCH_AB_HOOK_OUT": str(log_dir / "windows.json")}
+                env = {**bench.measured_env(base_env, mode_env, log_dir, sink),
+                       "PYTHONPATH": f"{HOOKS}{os.pathsep}{REPO}", "BENCH_AB_HOOK_VARIANTS": ";".join(variants),
+                       "BENCH_AB_HOOK_WINDOW": str(WINDOW), "BENCH_AB_HOOK_OUT": str(log_dir / "windows.json")}
                 servers.append((stack.enter_context(bench.api_server(env, log_dir)), log_dir))
             print(f"{PROCESSES} servers ({endpoint}), {len(variants)} variants in turn every {WINDOW} requests, "
                   f"{SECONDS} s of wrk -c{bench.CONNECTIONS}", flush=True)
