@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from exporters.config import DEFAULT_LOG_FLUSH_MS
 from exporters.logs.processors import (
     EcsRenderer,
     add_log_level,
@@ -35,7 +36,7 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 _MAIN_THREAD = threading.main_thread().ident
 
 
-DEFAULT_FLUSH_INTERVAL_S = 0.02
+DEFAULT_FLUSH_INTERVAL_S = DEFAULT_LOG_FLUSH_MS / 1000  # ISLAND_LOG_FLUSH_MS's default, one number for both
 MAX_PENDING_LINES = 256  # written at once past this many, whatever the interval: a burst stays bounded
 
 
