@@ -193,6 +193,18 @@ def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, us
     assert b"4242424242424242" not in lines[0] and b"planted-token" not in lines[0]
 
 
+def _recording_sink(path, interval_s):
+    """A LineSink on a file at ``path`` that also records what each write call wrote."""
+    from exporters.logs.setup import LineSink
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    sink = LineSink([fd], flush_interval_s=interval_s)
+    writes: list[bytes] = []
+    real_write_all = sink._write_all
+    sink._write_all = lambda data: (writes.append(data), real_write_all(data))  # type: ignore[method-assign]
+    return sink, writes, fd
+
+
 def test_the_line_sink_at_interval_0_writes_once_per_loop_iteration_and_never_strands_a_line(tmp_path):
     """At ``ISLAND_LOG_FLUSH_MS=0``, lines logged on the event loop are gathered and written at the end of
     the iteration (one write per file); a line from another thread is written at once; and a line logged
@@ -201,14 +213,8 @@ def test_the_line_sink_at_interval_0_writes_once_per_loop_iteration_and_never_st
     import asyncio
     import threading
 
-    from exporters.logs.setup import LineSink
-
     path = tmp_path / "sink.log"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    sink = LineSink([fd], flush_interval_s=0)
-    writes: list[bytes] = []
-    real_write_all = sink._write_all
-    sink._write_all = lambda data: (writes.append(data), real_write_all(data))  # type: ignore[method-assign]
+    sink, writes, fd = _recording_sink(path, 0)
 
     async def one_iteration() -> bytes:
         for n in range(3):
@@ -240,17 +246,6 @@ def test_the_line_sink_at_interval_0_writes_once_per_loop_iteration_and_never_st
         assert path.read_bytes().endswith(b"last of the first loop\nline 0\nline 1\nline 2\n")
     finally:
         os.close(fd)
-
-
-def _recording_sink(path, interval_s):
-    from exporters.logs.setup import LineSink
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    sink = LineSink([fd], flush_interval_s=interval_s)
-    writes: list[bytes] = []
-    real_write_all = sink._write_all
-    sink._write_all = lambda data: (writes.append(data), real_write_all(data))  # type: ignore[method-assign]
-    return sink, writes, fd
 
 
 def test_the_line_sink_gathers_the_lines_of_its_interval_into_one_write(tmp_path):
