@@ -29,6 +29,7 @@ VARIANTS = {
     "no access line, no tracing": "both of the above at once (their costs add up, or they share one)",
     "access line not handed to the sink": "rendered as usual, then dropped (what the sink costs)",
     "constant access line": "a fixed line of the usual size handed to the sink (what rendering costs)",
+    "access line rendered at once": "rendered in the request, not when the sink writes (as before 27 Nov 2026)",
     "nothing sampled": "every root unsampled: the sampled 10 % (their spans and export) skipped",
     "middleware with no parts": "the middleware's own work only: metrics, traces and logs off in it",
     "middleware with metrics only": "traces and logs off in the middleware",
@@ -63,6 +64,11 @@ def install(chosen: list[str], window: int, out_path: str) -> None:
     # about the size of a /livez or vehicle-detail access line
     constant = b'{"@timestamp":"2026-11-27T09:10:11.123Z","log.level":"info","message":"GET / 200"' + b" " * 560
 
+    class RenderingSink:  # the line rendered as it reaches the sink, in the request
+        @staticmethod
+        def write(line: Any) -> None:
+            return sink.write(line if type(line) is bytes else line[0](line))
+
     def hooked_access_line(*args: Any) -> None:
         variant = state["v"]
         if variant in _NO_LINE:
@@ -71,6 +77,12 @@ def install(chosen: list[str], window: int, out_path: str) -> None:
             return sink.write(constant)
         if variant == "access line not handed to the sink":
             access._sink = DroppingSink  # type: ignore[assignment]
+            try:
+                return access_line(*args)
+            finally:
+                access._sink = sink
+        if variant == "access line rendered at once":
+            access._sink = RenderingSink  # type: ignore[assignment]
             try:
                 return access_line(*args)
             finally:

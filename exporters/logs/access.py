@@ -4,9 +4,11 @@ This is the one log line every request writes, so it skips the generic processor
 trace ids, exception, redaction of every field, dotted-name nesting) that ``configure_logging`` runs for
 other lines. Most of a line repeats from one request to the next (level, message, service identity, path,
 method, status, route, client address, User-Agent), so those parts are rendered once, redacted and
-JSON-escaped by orjson, and remembered as byte fragments; a request then costs two dictionary lookups and
-one bytes ``%`` format that adds the timestamp, sizes, duration, request id, user and trace ids. A request
-that failed with an exception takes the generic path instead (rare, and it needs the exception processor).
+JSON-escaped by orjson, and remembered as byte fragments; a line then costs two dictionary lookups and
+one bytes ``%`` format that adds the timestamp, sizes, duration, request id, user and trace ids. And the
+request does not wait for even that: it hands the sink a tuple of the values, and the line is rendered
+with the others when the sink writes them (``render``). A request that failed with an exception takes
+the generic path instead (rare, and it needs the exception processor).
 """
 from __future__ import annotations
 
@@ -124,24 +126,40 @@ def access_line(method: str, path: str, status: int, duration_s: float, route: s
                 client_ip: str | None, user_agent: str, user_id: Any, request_id: Any,
                 traceparent: bytes | None, request_bytes: int, response_bytes: int,
                 error: BaseException | None = None) -> None:
-    """Write the access line of one request (level error for a 5xx or an exception, else info).
+    """Log the access line of one request (level error for a 5xx or an exception, else info).
     ``traceparent`` is the request's ``tracing.traceparent_bytes`` value (its ids go into the line).
 
-    Written for the instruction count (this runs once per request; callgrind counts per call are in the
-    README's telemetry cost section): the memo hits are inlined, the state is read as attributes, and the
-    line is one bytes ``%`` format. The bytes equal ``orjson.dumps`` of the nested document
-    (tests/telemetry/test_logs.py compares them).
+    The request pays for the level check, the clock and one tuple: the line is rendered (``render``) when
+    the sink writes its gathered lines, every 20 ms, all of them in one go (``LineSink.write`` takes such a
+    tuple). Rendered there, in a loop over 20-50 lines whose code and memos stay in the CPU's caches, a
+    line costs a fraction of what it cost in the request, between the app's and the server's code: the
+    in-process A/B of ``benchmarks.telemetry_ab`` ("access line rendered at once") prices the difference.
+    A request that failed with an exception takes the generic path at once (rare, and it needs the
+    exception processor).
     """
-    level = "error" if status >= 500 or error is not None else "info"
     state = _STATE
-    if state.level > (logging.ERROR if level == "error" else logging.INFO):
+    if state.level > (logging.ERROR if status >= 500 or error is not None else logging.INFO):
         return
     identity = state.identity
     if error is not None or identity is None:
-        _generic(level, method, redact_text(path), status, duration_s, route, client_ip, user_agent, user_id,
-                 request_id, traceparent, request_bytes, response_bytes, error)
+        _generic("error" if status >= 500 or error is not None else "info", method, redact_text(path), status,
+                 duration_s, route, client_ip, user_agent, user_id, request_id, traceparent, request_bytes,
+                 response_bytes, error)
         return
-    key = (level, method, path, status, route)
+    _sink.write((render, time(), identity, method, path, status, duration_s, route, client_ip, user_agent, user_id,
+                 request_id, traceparent, request_bytes, response_bytes))
+
+
+def render(item: tuple[Any, ...]) -> bytes:
+    """The bytes of the access line ``access_line`` handed to the sink as ``item``.
+
+    Written for the instruction count (callgrind counts per call are in the README's telemetry cost
+    section): the memo hits are inlined and the line is one bytes ``%`` format. The bytes equal
+    ``orjson.dumps`` of the nested document (tests/telemetry/test_logs.py compares them).
+    """
+    (_, now, identity, method, path, status, duration_s, route, client_ip, user_agent, user_id, request_id,
+     traceparent, request_bytes, response_bytes) = item
+    key = ("error" if status >= 500 else "info", method, path, status, route)
     shape = _shapes.get(key) if _shapes_identity[0] is identity else None
     head, response, tail = shape or _shape(identity, key)
     client = _clients.get((client_ip, user_agent)) or _client(client_ip, user_agent)
@@ -157,18 +175,15 @@ def access_line(method: str, path: str, status: int, duration_s: float, route: s
         user = b',"user":{"id":"%d"}' % user_id
     else:
         user = b',"user":{"id":%b}' % _dumps(str(user_id))
-    now = time()  # format_timestamp(now), inlined: the cached second as bytes and the milliseconds
-    second = int(now)
+    second = int(now)  # format_timestamp(now), inlined: the cached second as bytes and the milliseconds
     if second != _clock.second:
         _clock.refresh(second)
     prefix, millis = _clock.prefix_bytes, int((now - second) * 1000)
     if traceparent is None:
-        line = _LINE % (prefix, millis, head, request_bytes, request, response, response_bytes, tail, client,
+        return _LINE % (prefix, millis, head, request_bytes, request, response, response_bytes, tail, client,
                         int(duration_s * 1e9), user)
-    else:
-        line = _LINE_TRACED % (prefix, millis, head, request_bytes, request, response, response_bytes, tail,
-                               client, int(duration_s * 1e9), user, traceparent[3:35], traceparent[36:52])
-    _sink.write(line)
+    return _LINE_TRACED % (prefix, millis, head, request_bytes, request, response, response_bytes, tail, client,
+                           int(duration_s * 1e9), user, traceparent[3:35], traceparent[36:52])
 
 
 def _generic(level: str, method: str, path: str, status: int, duration_s: float, route: str | None,

@@ -11,10 +11,12 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import structlog
 
 from exporters.config import DEFAULT_LOG_FLUSH_MS
@@ -24,6 +26,7 @@ from exporters.logs.processors import (
     add_timestamp,
     add_trace_ids,
     format_exception_info,
+    format_timestamp,
     render_plain,
 )
 from exporters.logs.redact import redact_secrets
@@ -64,10 +67,12 @@ class LineSink:
     def __init__(self, fds: list[int], flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S) -> None:
         self.fds = fds
         self.flush_interval_s = flush_interval_s
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | tuple[Any, ...]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def write(self, line: bytes) -> None:
+    def write(self, line: bytes | tuple[Any, ...]) -> None:
+        """Write ``line``: its bytes, or a tuple whose first item renders it (``item[0](item)`` gives the
+        bytes), called when the line is written (the access line, see ``exporters.logs.access``)."""
         scheduled = self._loop
         pending = self._pending
         if scheduled is not None and threading.get_ident() == _MAIN_THREAD and scheduled.is_running():
@@ -81,7 +86,7 @@ class LineSink:
             loop = None
         if loop is None or threading.get_ident() != _MAIN_THREAD:
             self.flush()
-            self._write_all(line + b"\n")
+            self._write_all(_rendered([line]))
             return
         pending.append(line)
         if self._loop is not loop:
@@ -100,10 +105,10 @@ class LineSink:
     def flush(self) -> None:
         """Write every gathered line now."""
         self._loop = None
-        if self._pending:
-            data = b"\n".join(self._pending) + b"\n"
-            self._pending.clear()
-            self._write_all(data)
+        pending = self._pending
+        if pending:
+            self._pending = []
+            self._write_all(_rendered(pending))
 
     def _write_all(self, data: bytes) -> None:
         for fd in self.fds:
@@ -111,6 +116,29 @@ class LineSink:
                 os.write(fd, data)
             except OSError:
                 pass  # a closed stdout or a full disk must not take the request down with it
+
+
+def _rendered(lines: list[bytes | tuple[Any, ...]]) -> bytes:
+    """``lines`` as the bytes to write, one per line, the tuples rendered. A tuple whose rendering fails
+    becomes a line that says so and holds the tuple's values: it is still written, and says why."""
+    out: list[bytes] = []
+    for line in lines:
+        if isinstance(line, tuple):
+            try:
+                line = line[0](line)
+            except Exception as exc:  # noqa: BLE001 - whatever it is, the line is written and says why
+                line = orjson.dumps({"@timestamp": format_timestamp(time.time()), "log.level": "error",
+                                     "message": "a log line could not be rendered",
+                                     "error": {"type": type(exc).__name__, "message": str(exc)},
+                                     "event": {"original": repr(line[1:])}})
+        out.append(line)
+    out.append(b"")
+    return b"\n".join(out)
+
+
+def line_bytes(line: bytes | tuple[Any, ...]) -> bytes:
+    """One line as ``LineSink`` writes it, without the newline: its bytes, or its tuple rendered."""
+    return _rendered([line])[:-1]
 
 
 class SinkLogger:

@@ -105,3 +105,26 @@ def test_the_state_variants_hold_in_their_windows_only(tmp_path, restore_hooked_
     assert lines == ["/r0", "/r3", "/r4", "/r5", "/r6", "/r9", "/r10", "/r11"]
     assert spans == {"/r0", "/r5", "/r6", "/r11"}
     assert bound > 0 and (middleware.metrics, middleware.traces, middleware.logs) == (False, True, True)
+
+
+def test_the_rendered_at_once_variant_hands_the_sink_bytes_in_its_windows_only(tmp_path, restore_hooked_functions):
+    """The access line reaches the sink as a tuple to render when the sink writes, except in the windows of
+    "access line rendered at once", where it arrives rendered (the way it was before)."""
+    from exporters import asgi
+    from exporters.config import TelemetryConfig
+    from exporters.logs import configure_logging, setup
+
+    configure_logging("island-api", "test", tmp_path, "info", stdout=False)
+    seen: list[tuple[str, bool]] = []
+
+    def record(line: Any) -> None:
+        rendered = setup.line_bytes(line)
+        seen.append((json.loads(rendered)["url"]["path"], type(line) is bytes))
+
+    setup.SINK.write = record  # type: ignore[method-assign]
+    hooks.install(["as configured", "access line rendered at once"], 2, str(tmp_path / "w.json"))
+    try:
+        serve(asgi.TelemetryMiddleware(answer_ok, TelemetryConfig(metrics=False, traces=False, logs=True)), 6)
+    finally:
+        del setup.SINK.write
+    assert seen == [("/r0", False), ("/r1", True), ("/r2", True), ("/r3", False), ("/r4", False), ("/r5", True)]

@@ -126,7 +126,7 @@ def test_access_line_follows_a_new_service_identity(tmp_path):
 
     lines: list[bytes] = []
     original = setup.SINK.write
-    setup.SINK.write = lines.append  # type: ignore[method-assign]
+    setup.SINK.write = lambda line: lines.append(setup.line_bytes(line))  # type: ignore[method-assign]
     try:
         for version in ("1.0.0", "2.0.0"):
             configure_logging("island-api", version, tmp_path, "info", stdout=False)
@@ -158,7 +158,7 @@ def test_access_line_bytes_are_the_nested_ecs_document(tmp_path, path, agent, us
     configure_logging("island-api", "1.2.3", tmp_path, "info", stdout=False)
     lines: list[bytes] = []
     original = setup.SINK.write
-    setup.SINK.write = lines.append  # type: ignore[method-assign]
+    setup.SINK.write = lambda line: lines.append(setup.line_bytes(line))  # type: ignore[method-assign]
     try:
         for _ in range(2):  # the second time through the memo of redacted paths / User-Agents
             access.access_line("GET", path, 201, 0.004453474, route, ip, agent, user_id, request_id,
@@ -297,6 +297,52 @@ def test_the_line_sink_writes_at_once_when_too_many_lines_wait(tmp_path):
         assert during == [b"".join(b"%d\n" % n for n in range(MAX_PENDING_LINES))]
         sink.flush()
         assert path.read_bytes().splitlines() == [b"%d" % n for n in range(MAX_PENDING_LINES + 1)]
+    finally:
+        os.close(fd)
+
+
+def test_the_line_sink_renders_a_deferred_line_when_it_writes_in_the_order_lines_came(tmp_path):
+    """A tuple handed to the sink (the access line) is rendered by its first item when the gathered lines
+    are written, not before, and takes its place among the bytes lines; off the loop it is rendered and
+    written at once. A tuple whose rendering fails is still written, as a line that says so and holds the
+    tuple's values: the lines around it are written as usual."""
+    import asyncio
+    import threading
+
+    import orjson
+
+    path = tmp_path / "sink.log"
+    sink, writes, fd = _recording_sink(path, 10.0)
+    calls: list[str] = []
+
+    def render(item):
+        calls.append(item[1])
+        return item[1].encode()
+
+    def broken(item):
+        raise ValueError("no shape for this")
+
+    async def log_some() -> list[str]:
+        sink.write(b"first")
+        sink.write((render, "second"))
+        sink.write((broken, "third", 3))
+        sink.write(b"fourth")
+        await asyncio.sleep(0)
+        return list(calls)
+
+    try:
+        assert asyncio.run(log_some()) == []  # nothing rendered while the lines wait
+        sink.flush()
+        first, second, third, fourth = path.read_bytes().splitlines()
+        assert (first, second, fourth, calls) == (b"first", b"second", b"fourth", ["second"])
+        failed = orjson.loads(third)
+        assert failed["log.level"] == "error" and failed["error"] == {"type": "ValueError",
+                                                                      "message": "no shape for this"}
+        assert failed["event"]["original"] == repr(("third", 3))
+        thread = threading.Thread(target=sink.write, args=((render, "from a thread"),))
+        thread.start()
+        thread.join()
+        assert path.read_bytes().endswith(b"fourth\nfrom a thread\n") and len(writes) == 2
     finally:
         os.close(fd)
 
