@@ -29,7 +29,7 @@ from exporters.logs.processors import (
     format_timestamp,
     render_plain,
 )
-from exporters.logs.redact import redact_secrets
+from exporters.logs.redact import redact_secrets, redact_text
 
 Processor = Callable[[Any, str, dict[str, Any]], Any]
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
@@ -44,7 +44,9 @@ MAX_PENDING_LINES = 256  # written at once past this many, whatever the interval
 
 
 class LineSink:
-    """Where rendered lines go: a list of file descriptors.
+    """Where log lines go: a list of file descriptors. A line comes rendered (bytes) or as a tuple that
+    renders it when it is written (``write``): the access line, whose rendering costs the request less
+    there (``exporters.logs.access``).
 
     On the event loop, lines are gathered and written together ``flush_interval_s`` after the first of
     them (``call_later``; at 0, at the end of the loop iteration, ``call_soon``), or at once when
@@ -69,6 +71,7 @@ class LineSink:
         self.flush_interval_s = flush_interval_s
         self._pending: list[bytes | tuple[Any, ...]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._flush_lock = threading.RLock()  # reentrant: a rendering that logs must not deadlock
 
     def write(self, line: bytes | tuple[Any, ...]) -> None:
         """Write ``line``: its bytes, or a tuple whose first item renders it (``item[0](item)`` gives the
@@ -85,8 +88,7 @@ class LineSink:
         except RuntimeError:
             loop = None
         if loop is None or threading.get_ident() != _MAIN_THREAD:
-            self.flush()
-            self._write_all(_rendered([line]))
+            self.flush(then=line)
             return
         pending.append(line)
         if self._loop is not loop:
@@ -102,13 +104,23 @@ class LineSink:
         if self._loop is loop:
             self.flush()
 
-    def flush(self) -> None:
-        """Write every gathered line now."""
-        self._loop = None
-        pending = self._pending
-        if pending:
-            self._pending = []
-            self._write_all(_rendered(pending))
+    def flush(self, then: bytes | tuple[Any, ...] | None = None) -> None:
+        """Write every gathered line now (and ``then`` after them).
+
+        Lines are appended from the loop's thread without a lock; a flush takes the lines it found and
+        deletes just those, so a line appended while it renders stays for the next flush. The lock keeps
+        two flushes (the loop's and another thread's) from writing the same lines twice.
+        """
+        with self._flush_lock:
+            self._loop = None
+            pending = self._pending
+            count = len(pending)
+            if count or then is not None:
+                lines = pending[:count]
+                del pending[:count]
+                if then is not None:
+                    lines.append(then)
+                self._write_all(_rendered(lines))
 
     def _write_all(self, data: bytes) -> None:
         for fd in self.fds:
@@ -130,7 +142,7 @@ def _rendered(lines: list[bytes | tuple[Any, ...]]) -> bytes:
                 line = orjson.dumps({"@timestamp": format_timestamp(time.time()), "log.level": "error",
                                      "message": "a log line could not be rendered",
                                      "error": {"type": type(exc).__name__, "message": str(exc)},
-                                     "event": {"original": repr(line[1:])}})
+                                     "event": {"original": redact_text(repr(line[1:]))}})
         out.append(line)
     out.append(b"")
     return b"\n".join(out)

@@ -325,7 +325,7 @@ def test_the_line_sink_renders_a_deferred_line_when_it_writes_in_the_order_lines
     async def log_some() -> list[str]:
         sink.write(b"first")
         sink.write((render, "second"))
-        sink.write((broken, "third", 3))
+        sink.write((broken, "third", 3, "Bearer planted-token-123456"))
         sink.write(b"fourth")
         await asyncio.sleep(0)
         return list(calls)
@@ -338,11 +338,32 @@ def test_the_line_sink_renders_a_deferred_line_when_it_writes_in_the_order_lines
         failed = orjson.loads(third)
         assert failed["log.level"] == "error" and failed["error"] == {"type": "ValueError",
                                                                       "message": "no shape for this"}
-        assert failed["event"]["original"] == repr(("third", 3))
+        assert failed["event"]["original"].startswith("('third', 3, ")
+        assert "planted-token" not in failed["event"]["original"]  # redacted like any other field
         thread = threading.Thread(target=sink.write, args=((render, "from a thread"),))
         thread.start()
         thread.join()
         assert path.read_bytes().endswith(b"fourth\nfrom a thread\n") and len(writes) == 2
+    finally:
+        os.close(fd)
+
+
+def test_a_line_appended_while_the_sink_renders_is_kept_for_the_next_write(tmp_path):
+    """The loop's thread appends without a lock while another thread may be flushing: the flush deletes
+    only the lines it rendered, so one appended meanwhile is written by the next flush, not dropped."""
+    path = tmp_path / "sink.log"
+    sink, writes, fd = _recording_sink(path, 10.0)
+
+    def render_while_a_line_arrives(item):
+        sink._pending.append(b"arrived during the rendering")  # what LineSink.write's fast path does
+        return b"rendered"
+
+    try:
+        sink._pending.extend([b"first", (render_while_a_line_arrives,)])
+        sink.flush()
+        assert writes == [b"first\nrendered\n"]
+        sink.flush()
+        assert path.read_bytes().splitlines() == [b"first", b"rendered", b"arrived during the rendering"]
     finally:
         os.close(fd)
 
