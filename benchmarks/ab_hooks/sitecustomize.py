@@ -69,20 +69,18 @@ def install(chosen: list[str], window: int, out_path: str) -> None:
         def write(line: Any) -> None:
             return sink.write(line if type(line) is bytes else line[0](line))
 
+    # the variants that hand the access line another sink for the request
+    other_sinks = {"access line not handed to the sink": DroppingSink, "access line rendered at once": RenderingSink}
+
     def hooked_access_line(*args: Any) -> None:
         variant = state["v"]
         if variant in _NO_LINE:
             return None
         if variant == "constant access line":
             return sink.write(constant)
-        if variant == "access line not handed to the sink":
-            access._sink = DroppingSink  # type: ignore[assignment]
-            try:
-                return access_line(*args)
-            finally:
-                access._sink = sink
-        if variant == "access line rendered at once":
-            access._sink = RenderingSink  # type: ignore[assignment]
+        other = other_sinks.get(variant)
+        if other is not None:
+            access._sink = other  # type: ignore[assignment]
             try:
                 return access_line(*args)
             finally:
