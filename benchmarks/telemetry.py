@@ -16,7 +16,10 @@ mode against telemetry off, interleaved in one run.
 every one on core 0 (``taskset -c 0``), all idle but the one under load; wrk runs on core 1. A process
 keeps its luck (memory layout) for life, and the rounds' interval does not cover it: with two a role the
 paired A/A row read 1.02 [1.02-1.04] and 1.05 [1.00-1.07] over 40 rounds (27 Nov 2026), with six 1.00-1.01
-(``BENCH_PROCESSES=6`` with two modes: 24 servers, database pools of 3). The data
+(``BENCH_PROCESSES=6`` with two modes: 24 servers, database pools of 3). The servers start index by
+index, every other index in the reverse order, so that neither role of a pair is always the elder (started
+role by role, off twins first, the A/A row read 1.00-1.05 in every run of 27 Nov; alternating, 0.99 and
+1.00 in the next two). The data
 (a host and its vehicles) is made through a server of its own, stopped before they start. A round
 measures every (endpoint, mode) pair, modes in an order rotated per round, each as four runs back to
 back, off / mode / mode / off (so that a drift of the machine's speed weighs on both sides), and each
@@ -350,10 +353,8 @@ def run(database_url: str, redis: str, work: Path) -> Results:
         vehicle_id = seed_through_own_server(base_env, database_url, work)
         # PROCESSES servers per mode, taken in turn from one round to the next: one process can be a few
         # percent faster than an identical one for its whole life (memory layout), and this averages it.
-        # Started index by index, not role by role, and every other index in the reverse order (off twin 0,
-        # mode 0, ..., then mode 1, off twin 1, ...): the servers of a pair start next to each other, and
-        # neither role is the elder in every pair. (Role by role, the paired A/A row read 1.00-1.05 in
-        # every run of 27 Nov 2026, pooled 1.019 [0.991-1.032] over 112 rounds.)
+        # Index by index, every other index in the reverse order (off twin 0, mode 0, ..., then mode 1,
+        # off twin 1, ...): neither role of a pair is always the elder (see the module doc).
         servers: dict[str, list[Server]] = {}
         roles = list(server_roles().items())
         for index in range(PROCESSES):
