@@ -141,11 +141,20 @@ def _rendered(lines: list[bytes | tuple[Any, ...]]) -> bytes:
             except Exception as exc:  # noqa: BLE001 - whatever it is, the line is written and says why
                 line = orjson.dumps({"@timestamp": format_timestamp(time.time()), "log.level": "error",
                                      "message": "a log line could not be rendered",
-                                     "error": {"type": type(exc).__name__, "message": str(exc)},
-                                     "event": {"original": redact_text(repr(line[1:]))}})
+                                     "error": {"type": type(exc).__name__, "message": _shown(str, exc)},
+                                     "event": {"original": _shown(repr, line[1:])}})
         out.append(line)
     out.append(b"")
     return b"\n".join(out)
+
+
+def _shown(show: Callable[[Any], str], value: Any) -> str:
+    """``show(value)`` redacted, or a placeholder when ``show`` itself fails (a broken ``__repr__``): the
+    line about a line that could not be rendered must not fail in turn."""
+    try:
+        return redact_text(show(value))
+    except Exception:  # noqa: BLE001 - see above
+        return "(could not be shown)"
 
 
 def line_bytes(line: bytes | tuple[Any, ...]) -> bytes:

@@ -322,18 +322,24 @@ def test_the_line_sink_renders_a_deferred_line_when_it_writes_in_the_order_lines
     def broken(item):
         raise ValueError("no shape for this")
 
+    class Unshowable:
+        def __repr__(self):
+            raise RuntimeError("no repr either")
+
     async def log_some() -> list[str]:
         sink.write(b"first")
         sink.write((render, "second"))
         sink.write((broken, "third", 3, "Bearer planted-token-123456"))
         sink.write(b"fourth")
+        sink.write((broken, Unshowable()))
         await asyncio.sleep(0)
         return list(calls)
 
     try:
         assert asyncio.run(log_some()) == []  # nothing rendered while the lines wait
         sink.flush()
-        first, second, third, fourth = path.read_bytes().splitlines()
+        first, second, third, fourth, fifth = path.read_bytes().splitlines()
+        assert orjson.loads(fifth)["event"]["original"] == "(could not be shown)"
         assert (first, second, fourth, calls) == (b"first", b"second", b"fourth", ["second"])
         failed = orjson.loads(third)
         assert failed["log.level"] == "error" and failed["error"] == {"type": "ValueError",
@@ -343,7 +349,7 @@ def test_the_line_sink_renders_a_deferred_line_when_it_writes_in_the_order_lines
         thread = threading.Thread(target=sink.write, args=((render, "from a thread"),))
         thread.start()
         thread.join()
-        assert path.read_bytes().endswith(b"fourth\nfrom a thread\n") and len(writes) == 2
+        assert path.read_bytes().endswith(b"(could not be shown)\"}}\nfrom a thread\n") and len(writes) == 2
     finally:
         os.close(fd)
 
