@@ -14,6 +14,7 @@ wedged server) or stop a proxy in front of it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -261,6 +262,9 @@ class SmtpCatcher:
     def start(self) -> None:
         from aiosmtpd.controller import Controller
 
+        # aiosmtpd's "mail.log" logs every connection's open and close at info from the server's thread;
+        # written between two tests, those lines landed in make test's output, outside pytest's capture.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller = Controller(_Collecting(self.messages), hostname="127.0.0.1", port=self.port,
                                       tls_context=self.tls_context)
         self._controller.start()
