@@ -11,12 +11,10 @@ import atexit
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
 import structlog
 
 from exporters.config import DEFAULT_LOG_FLUSH_MS
@@ -26,10 +24,9 @@ from exporters.logs.processors import (
     add_timestamp,
     add_trace_ids,
     format_exception_info,
-    format_timestamp,
     render_plain,
 )
-from exporters.logs.redact import redact_secrets, redact_text
+from exporters.logs.redact import redact_secrets
 
 Processor = Callable[[Any, str, dict[str, Any]], Any]
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
@@ -139,22 +136,26 @@ def _rendered(lines: list[bytes | tuple[Any, ...]]) -> bytes:
             try:
                 line = line[0](line)
             except Exception as exc:  # noqa: BLE001 - whatever it is, the line is written and says why
-                line = orjson.dumps({"@timestamp": format_timestamp(time.time()), "log.level": "error",
-                                     "message": "a log line could not be rendered",
-                                     "error": {"type": type(exc).__name__, "message": _shown(str, exc)},
-                                     "event": {"original": _shown(repr, line[1:])}})
+                line = _unrenderable(line, exc)
         out.append(line)
     out.append(b"")
     return b"\n".join(out)
 
 
-def _shown(show: Callable[[Any], str], value: Any) -> str:
-    """``show(value)`` redacted, or a placeholder when ``show`` itself fails (a broken ``__repr__``): the
-    line about a line that could not be rendered must not fail in turn."""
-    try:
-        return redact_text(show(value))
-    except Exception:  # noqa: BLE001 - see above
-        return "(could not be shown)"
+def _unrenderable(item: tuple[Any, ...], exc: Exception) -> bytes:
+    """The error line that stands for ``item``, whose rendering raised ``exc``: through the configured
+    chain like any other line (identity, trace ids, redaction of every field), or the minimal one when
+    logging is not configured. ``str``/``repr`` that raise in turn give a placeholder, so that this line
+    cannot fail and take the lines flushed with it down."""
+    def shown(show: Callable[[Any], str], value: Any) -> str:
+        try:
+            return show(value)
+        except Exception:  # noqa: BLE001 - see above
+            return "(could not be shown)"
+
+    fields = {"event": "a log line could not be rendered", "error.type": type(exc).__name__,
+              "error.message": shown(str, exc), "event.original": shown(repr, item[1:])}
+    return _through_chain(_CHAIN or _PLAIN_CHAIN, "error", fields)  # type: ignore[no-any-return]
 
 
 def line_bytes(line: bytes | tuple[Any, ...]) -> bytes:
@@ -259,6 +260,7 @@ def _open_fds(log_dir: Path | str | None, file_name: str, stdout: bool) -> list[
 SINK = LineSink([])  # also for writers of hand-built lines (the access line): ``SINK.write(line)``
 atexit.register(SINK.flush)
 _CHAIN: list[Processor] = []
+_PLAIN_CHAIN = plain_chain()  # for a line the sink makes itself before logging is configured
 
 
 class LogState:
@@ -288,10 +290,16 @@ def emit(method_name: str, event_dict: dict[str, Any]) -> None:
     ``method_name`` is the level name ("info", "error", ...)."""
     if LEVELS.get(method_name, logging.INFO) < STATE.level or not _CHAIN:
         return
+    SINK.write(_through_chain(_CHAIN, method_name, event_dict))
+
+
+def _through_chain(chain: list[Processor], method_name: str, event_dict: dict[str, Any]) -> Any:
+    """``event_dict`` run through the processors of ``chain``: the rendered line when the chain ends in a
+    renderer."""
     event: Any = event_dict
-    for processor in _CHAIN:
+    for processor in chain:
         event = processor(None, method_name, event)
-    SINK.write(event)
+    return event
 
 
 def configure_logging(service_name: str, service_version: str, log_dir: Path | str | None,

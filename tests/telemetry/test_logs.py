@@ -301,16 +301,20 @@ def test_the_line_sink_writes_at_once_when_too_many_lines_wait(tmp_path):
         os.close(fd)
 
 
-def test_the_line_sink_renders_a_deferred_line_when_it_writes_in_the_order_lines_came(tmp_path):
+def test_the_line_sink_renders_a_deferred_line_when_it_writes_in_the_order_lines_came(tmp_path, monkeypatch):
     """A tuple handed to the sink (the access line) is rendered by its first item when the gathered lines
     are written, not before, and takes its place among the bytes lines; off the loop it is rendered and
-    written at once. A tuple whose rendering fails is still written, as a line that says so and holds the
-    tuple's values: the lines around it are written as usual."""
+    written at once. A tuple whose rendering fails is still written, as an ECS error line like any other
+    (identity, redaction) that says so and holds the tuple's values: the lines around it are written as
+    usual. Before logging is configured, that line comes from the minimal chain."""
     import asyncio
     import threading
 
     import orjson
 
+    from exporters.logs import setup
+
+    configure_logging("island-api", "1.2.3", tmp_path / "configured", "info", stdout=False)
     path = tmp_path / "sink.log"
     sink, writes, fd = _recording_sink(path, 10.0)
     calls: list[str] = []
@@ -344,12 +348,19 @@ def test_the_line_sink_renders_a_deferred_line_when_it_writes_in_the_order_lines
         failed = orjson.loads(third)
         assert failed["log.level"] == "error" and failed["error"] == {"type": "ValueError",
                                                                       "message": "no shape for this"}
+        assert failed["message"] == "a log line could not be rendered"
+        assert failed["service"] == {"name": "island-api", "version": "1.2.3"}
         assert failed["event"]["original"].startswith("('third', 3, ")
         assert "planted-token" not in failed["event"]["original"]  # redacted like any other field
         thread = threading.Thread(target=sink.write, args=((render, "from a thread"),))
         thread.start()
         thread.join()
-        assert path.read_bytes().endswith(b"(could not be shown)\"}}\nfrom a thread\n") and len(writes) == 2
+        assert path.read_bytes().splitlines()[-2:] == [fifth, b"from a thread"] and len(writes) == 2
+        monkeypatch.setattr(setup, "_CHAIN", [])  # logging not configured
+        sink.write((broken, "Bearer planted-token-123456"))
+        plain = orjson.loads(path.read_bytes().splitlines()[-1])
+        assert plain["level"] == "error" and plain["error.type"] == "ValueError"
+        assert plain["event.original"].startswith("('Bearer ") and "planted-token" not in plain["event.original"]
     finally:
         os.close(fd)
 
