@@ -137,14 +137,14 @@ def access_line(method: str, path: str, status: int, duration_s: float, route: s
     A request that failed with an exception takes the generic path at once (rare, and it needs the
     exception processor).
     """
+    failed = status >= 500 or error is not None
     state = _STATE
-    if state.level > (logging.ERROR if status >= 500 or error is not None else logging.INFO):
+    if state.level > (logging.ERROR if failed else logging.INFO):
         return
     identity = state.identity
     if error is not None or identity is None:
-        _generic("error" if status >= 500 or error is not None else "info", method, redact_text(path), status,
-                 duration_s, route, client_ip, user_agent, user_id, request_id, traceparent, request_bytes,
-                 response_bytes, error)
+        _generic("error" if failed else "info", method, redact_text(path), status, duration_s, route, client_ip,
+                 user_agent, user_id, request_id, traceparent, request_bytes, response_bytes, error)
         return
     _sink.write((render, time(), identity, method, path, status, duration_s, route, client_ip, user_agent, user_id,
                  request_id, traceparent, request_bytes, response_bytes))
