@@ -112,6 +112,13 @@ MODES: dict[str, dict[str, str]] = {
     "full, traces 100%": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0"},
     "full, 100%, OTLP protobuf": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "1.0",
                                   "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+    # Full telemetry configured (imports, logging, tracer, /metrics), but none of it run per request: the
+    # A/B hooks' "nothing per request" variant held for the server's whole life. Against off it shows what
+    # the configuration alone costs (27 Nov 2026, vehicle detail: 1.00 [0.98-1.02]). Not run unless named.
+    "full, nothing per request": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                                  "PYTHONPATH": f"{REPO / 'benchmarks' / 'ab_hooks'}{os.pathsep}{REPO}",
+                                  "BENCH_AB_HOOK_VARIANTS": "nothing per request", "BENCH_AB_HOOK_WINDOW": "1000000000",
+                                  "BENCH_AB_HOOK_OUT": "/dev/null"},
     "FastAPIInstrumentor 100%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "1.0"},
     "FastAPIInstrumentor 10%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "0.1"},
 }

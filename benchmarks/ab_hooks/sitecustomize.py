@@ -33,15 +33,22 @@ VARIANTS = {
     "nothing sampled": "every root unsampled: the sampled 10 % (their spans and export) skipped",
     "middleware with no parts": "the middleware's own work only: metrics, traces and logs off in it",
     "middleware with metrics only": "traces and logs off in the middleware",
+    "no Redis instrumentation": "the Redis client's own execute_command, unwrapped (no span, no histogram)",
+    "no instruments": "exporters.instruments' measurement points off (cache, rate-limit, business counters)",
+    "nothing per request": "no middleware, no Redis instrumentation, no instruments: what is left is the "
+                           "process's configuration alone",
 }
 _NO_LINE = ("no access line", "no access line, no tracing")
 _NO_TRACING = ("no tracing in the middleware", "no access line, no tracing")
 # (metrics, traces, logs) of the middleware in these windows; in the others, as configured
+_NO_MIDDLEWARE = ("no middleware", "nothing per request")
+_NO_REDIS = ("no Redis instrumentation", "nothing per request")
+_NO_INSTRUMENTS = ("no instruments", "nothing per request")
 _PARTS = {"middleware with no parts": (False, False, False), "middleware with metrics only": (True, False, False)}
 
 
 def install(chosen: list[str], window: int, out_path: str) -> None:
-    from exporters import asgi, tracing
+    from exporters import asgi, instruments, redis_instrumentation, tracing
     from exporters.logs import setup
 
     # "configured": the sink's flush interval once the app has configured logging (read at the first window)
@@ -92,6 +99,17 @@ def install(chosen: list[str], window: int, out_path: str) -> None:
     write_all = sink._write_all
     sink._write_all = lambda data: None if state["v"] == "log lines not written" else write_all(data)
 
+    # The Redis clients the app instruments, with their wrappers: a variant takes the wrappers off (the
+    # client's own methods show through) and the next puts them back. Patched before api.telemetry imports it.
+    instrumented: list[tuple[Any, dict[str, Any]]] = []
+    instrument_redis = redis_instrumentation.instrument_redis
+
+    def recording_instrument_redis(client: Any) -> Any:
+        done = instrument_redis(client)
+        instrumented.append((client, {name: client.__dict__[name] for name in ("execute_command", "pipeline")}))
+        return done
+
+    redis_instrumentation.instrument_redis = recording_instrument_redis
     call = asgi.TelemetryMiddleware.__call__
 
     def apply(middleware: Any, variant: str) -> None:
@@ -104,6 +122,14 @@ def install(chosen: list[str], window: int, out_path: str) -> None:
             tracer.bound = 0 if variant == "nothing sampled" else state["bound"]
         configured = state.setdefault(id(middleware), (middleware.metrics, middleware.traces, middleware.logs))
         middleware.metrics, middleware.traces, middleware.logs = _PARTS.get(variant, configured)
+        for client, wrappers in instrumented:
+            for name, wrapper in wrappers.items():
+                if variant in _NO_REDIS:
+                    client.__dict__.pop(name, None)
+                else:
+                    setattr(client, name, wrapper)
+        switches = state.setdefault("instruments", (instruments._metrics_on, instruments._traces_on))
+        instruments.enable(*((False, False) if variant in _NO_INSTRUMENTS else switches))
 
     def rotating_call(self: Any, scope: Any, receive: Any, send: Any) -> Any:
         if scope["type"] == "http":
@@ -121,7 +147,7 @@ def install(chosen: list[str], window: int, out_path: str) -> None:
                 apply(self, state["v"])
             elif not state["applied"]:  # the first request: the app and its tracer exist by now
                 apply(self, state["v"])
-            if state["v"] == "no middleware":
+            if state["v"] in _NO_MIDDLEWARE:
                 return self.app(scope, receive, send)
         return call(self, scope, receive, send)
 

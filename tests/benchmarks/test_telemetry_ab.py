@@ -39,14 +39,16 @@ def serve(middleware: Any, count: int) -> None:
 
 @pytest.fixture
 def restore_hooked_functions():
-    from exporters import asgi, tracing
+    from exporters import asgi, instruments, redis_instrumentation, tracing
     from exporters.logs import setup
 
     saved = (asgi.TelemetryMiddleware.__call__, asgi.access_line, asgi.observe_three, tracing.begin_request,
-             setup.SINK.flush_interval_s)
+             setup.SINK.flush_interval_s, redis_instrumentation.instrument_redis)
+    switches = (instruments._metrics_on, instruments._traces_on)
     yield
     (asgi.TelemetryMiddleware.__call__, asgi.access_line, asgi.observe_three, tracing.begin_request,
-     setup.SINK.flush_interval_s) = saved
+     setup.SINK.flush_interval_s, redis_instrumentation.instrument_redis) = saved
+    instruments.enable(*switches)
     setup.SINK.__dict__.pop("_write_all", None)
 
 
@@ -128,3 +130,38 @@ def test_the_rendered_at_once_variant_hands_the_sink_bytes_in_its_windows_only(t
     finally:
         del setup.SINK.write
     assert seen == [("/r0", False), ("/r1", True), ("/r2", True), ("/r3", False), ("/r4", False), ("/r5", True)]
+
+
+def test_the_instrumentation_variants_take_the_redis_wrappers_and_instruments_off_in_their_windows_only(
+        tmp_path, restore_hooked_functions):
+    """"no Redis instrumentation" unwraps the clients the app instrumented (their own methods show through),
+    "no instruments" switches exporters.instruments off, "nothing per request" does both and skips the
+    middleware; each in its own windows, and the next window puts them back."""
+    from redis.asyncio import Redis
+
+    from exporters import asgi, instruments, redis_instrumentation
+    from exporters.config import TelemetryConfig
+
+    instruments.enable(True, False)
+    seen: list[tuple[bool, bool]] = []
+    client = Redis()  # never connects: only its methods are looked at
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(("execute_command" in vars(client), instruments._metrics_on))
+        await answer_ok(scope, receive, send)
+
+    lines: list[str] = []
+    original_line = asgi.access_line
+    asgi.access_line = lambda *args: lines.append(args[1])
+    hooks.install(["as configured", "no Redis instrumentation", "no instruments", "nothing per request"], 2,
+                  str(tmp_path / "w.json"))
+    try:
+        redis_instrumentation.instrument_redis(client)  # as api.telemetry does, after the hooks are in
+        serve(asgi.TelemetryMiddleware(app, TelemetryConfig(metrics=False, traces=False, logs=True)), 10)
+    finally:
+        asgi.access_line = original_line
+    # windows of two, the request that fills one served by the next variant: as configured r0 r7 r8,
+    # no Redis instrumentation r1 r2 r9, no instruments r3 r4, nothing per request r5 r6
+    wrapped, on = (True, True), [(False, True), (True, False), (False, False)]
+    assert seen == [wrapped, on[0], on[0], on[1], on[1], on[2], on[2], wrapped, wrapped, on[0]]
+    assert lines == ["/r0", "/r1", "/r2", "/r3", "/r4", "/r7", "/r8", "/r9"]  # no middleware in r5 r6
