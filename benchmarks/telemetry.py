@@ -31,7 +31,9 @@ JSON, the default, and the SDK's OTLP/HTTP protobuf exporter for comparison), an
 comparison opentelemetry-instrumentation-fastapi's FastAPIInstrumentor at 100% and 10% (with the API's
 own telemetry off), and an A/A control: a second server with telemetry off, whose ratio shows how far
 two identical servers differ in the same run. Every traced mode exports over OTLP/HTTP to a sink in this
-process, as production would.
+process, as production would. Run only when ``BENCH_MODES`` names them: each part alone, the logs written
+every loop turn, and "full, nothing per request" (everything configured, nothing of it run per request:
+what the configuration alone costs).
 
 ``BENCH_PAIRED=1`` loads off and the mode at the same time (two wrk on core 1), twice per cell instead of
 four runs in turn: the two servers share core 0, so a change of the machine's speed weighs on both in the
@@ -124,7 +126,8 @@ MODES: dict[str, dict[str, str]] = {
 }
 
 
-PART_MODES = ("access log only", "traces only (10%)", "traces only, none sampled", "full, logs written every loop turn")
+PART_MODES = ("access log only", "traces only (10%)", "traces only, none sampled", "full, logs written every loop turn",
+              "full, nothing per request")
 
 
 def select_modes() -> None:

@@ -40,10 +40,10 @@ VARIANTS = {
 }
 _NO_LINE = ("no access line", "no access line, no tracing")
 _NO_TRACING = ("no tracing in the middleware", "no access line, no tracing")
-# (metrics, traces, logs) of the middleware in these windows; in the others, as configured
 _NO_MIDDLEWARE = ("no middleware", "nothing per request")
 _NO_REDIS = ("no Redis instrumentation", "nothing per request")
 _NO_INSTRUMENTS = ("no instruments", "nothing per request")
+# (metrics, traces, logs) of the middleware in these windows; in the others, as configured
 _PARTS = {"middleware with no parts": (False, False, False), "middleware with metrics only": (True, False, False)}
 
 

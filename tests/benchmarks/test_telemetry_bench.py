@@ -61,3 +61,19 @@ def test_cell_ratios_compare_the_mode_runs_with_the_off_runs(monkeypatch, paired
     assert bench.cell_totals("full (10%)", runs) == (2100, 1800, 780, 890)
     rps, cpu = bench.cell_ratios("full (10%)", runs)
     assert rps == pytest.approx(1800 / 2100) and cpu == pytest.approx(780 / 890)
+
+
+def test_modes_that_price_one_thing_run_only_when_named(monkeypatch):
+    """Without BENCH_MODES the diagnostic modes (each part alone, nothing run per request) stay out; named,
+    they run beside off."""
+    everything = dict(bench.MODES)
+    monkeypatch.setattr(bench, "MODES", everything)
+    monkeypatch.delenv("BENCH_MODES", raising=False)
+    bench.select_modes()
+    assert "full (10%)" in bench.MODES and "off" in bench.MODES
+    assert not set(bench.PART_MODES) & set(bench.MODES)
+    monkeypatch.setattr(bench, "MODES", everything)
+    monkeypatch.setenv("BENCH_MODES", "full, nothing per request")
+    bench.select_modes()
+    assert list(bench.MODES) == ["off", "full, nothing per request"]
+    assert bench.MODES["full, nothing per request"]["BENCH_AB_HOOK_VARIANTS"] == "nothing per request"
