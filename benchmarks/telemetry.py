@@ -85,6 +85,7 @@ sys.path.insert(0, str(REPO))
 
 from api.migrate import apply_migrations
 from api.settings import load_settings
+from benchmarks.ab_hooks.sitecustomize import server_env
 from benchmarks.settings import flag, names, positive_int, ratio
 from tests.api.support import Factory, settings_env
 from tests.support.services import free_port, redis_server, redis_url, temp_database, terminate, wait_for_port
@@ -118,9 +119,7 @@ MODES: dict[str, dict[str, str]] = {
     # A/B hooks' "nothing per request" variant held for the server's whole life. Against off it shows what
     # the configuration alone costs (27 Nov 2026, vehicle detail: 1.00 [0.98-1.02]). Not run unless named.
     "full, nothing per request": {"ISLAND_TELEMETRY": "on", "OTEL_TRACES_SAMPLER_ARG": "0.1",
-                                  "PYTHONPATH": f"{REPO / 'benchmarks' / 'ab_hooks'}{os.pathsep}{REPO}",
-                                  "BENCH_AB_HOOK_VARIANTS": "nothing per request", "BENCH_AB_HOOK_WINDOW": "1000000000",
-                                  "BENCH_AB_HOOK_OUT": "/dev/null"},
+                                  **server_env(["nothing per request"], 10**9, os.devnull)},
     "FastAPIInstrumentor 100%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "1.0"},
     "FastAPIInstrumentor 10%": {"ISLAND_TELEMETRY": "off", "BENCH_OTEL_FASTAPI": "0.1"},
 }

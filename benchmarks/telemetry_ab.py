@@ -45,14 +45,13 @@ sys.path.insert(0, str(REPO))
 
 from api.migrate import apply_migrations
 from benchmarks import telemetry as bench
-from benchmarks.ab_hooks.sitecustomize import VARIANTS
+from benchmarks.ab_hooks.sitecustomize import VARIANTS, server_env
 from benchmarks.settings import names, positive_int
 from tests.support.services import redis_server, redis_url, temp_database
 
 SECONDS = positive_int("BENCH_SECONDS", 120)
 WINDOW = positive_int("BENCH_AB_WINDOW", 500)
 PROCESSES = positive_int("BENCH_PROCESSES", 2)
-HOOKS = REPO / "benchmarks" / "ab_hooks"
 DROPPED_CYCLES = 2
 
 
@@ -129,8 +128,7 @@ def main() -> None:
                 log_dir = work / f"server-{index}"
                 log_dir.mkdir()
                 env = {**bench.measured_env(base_env, mode_env, log_dir, sink),
-                       "PYTHONPATH": f"{HOOKS}{os.pathsep}{REPO}", "BENCH_AB_HOOK_VARIANTS": ";".join(variants),
-                       "BENCH_AB_HOOK_WINDOW": str(WINDOW), "BENCH_AB_HOOK_OUT": str(log_dir / "windows.json")}
+                       **server_env(variants, WINDOW, str(log_dir / "windows.json"))}
                 servers.append((stack.enter_context(bench.api_server(env, log_dir)), log_dir))
             print(f"{PROCESSES} servers ({endpoint}), {len(variants)} variants in turn every {WINDOW} requests, "
                   f"{SECONDS} s of wrk -c{bench.CONNECTIONS}", flush=True)

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 # name -> what it changes (the report prints these)
@@ -160,6 +161,14 @@ def install(chosen: list[str], window: int, out_path: str) -> None:
     signal.signal(signal.SIGUSR2, dump)
 
 
-if os.environ.get("BENCH_AB_HOOK_VARIANTS"):  # set by benchmarks.telemetry_ab for the servers it starts
+def server_env(variants: list[str], window: int, out_path: str) -> dict[str, str]:
+    """The environment that makes an API server load these hooks with ``variants`` taken in turn every
+    ``window`` requests, its windows written to ``out_path`` on SIGUSR2 (what the lines below read)."""
+    hooks = Path(__file__).resolve().parent
+    return {"PYTHONPATH": f"{hooks}{os.pathsep}{hooks.parents[1]}", "BENCH_AB_HOOK_VARIANTS": ";".join(variants),
+            "BENCH_AB_HOOK_WINDOW": str(window), "BENCH_AB_HOOK_OUT": out_path}
+
+
+if os.environ.get("BENCH_AB_HOOK_VARIANTS"):  # set through server_env for the servers the benches start
     install(os.environ["BENCH_AB_HOOK_VARIANTS"].split(";"), int(os.environ["BENCH_AB_HOOK_WINDOW"]),
             os.environ["BENCH_AB_HOOK_OUT"])
